@@ -1,0 +1,64 @@
+# OpenIOP: `make demo` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_DB := var/demo.sqlite3
+DEMO_PATIENTS ?= 60
+export OPENIOP_DEMO_PASSWORD ?= iop-demo-2026
+
+.PHONY: demo test lint venv system-deps lock serve clean
+
+# A virtualenv with the locked dependencies; rebuilt when the lock file changes.
+$(VENV)/.installed: requirements.lock
+	@python=$$(scripts/find-python) && echo "Using $$python" && \
+	  { [ -x $(PY) ] || $$python -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages the browser tests need (Chromium); installed when run as root.
+system-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium from Debian's packages (for the browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is not installed and this is not root: browser tests will fail. Install the 'chromium' package."; fi
+
+demo: venv
+	@mkdir -p var
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py migrate --verbosity 0
+	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py seed_demo --patients $(DEMO_PATIENTS)
+	@echo
+	@echo "  OpenIOP demo: http://127.0.0.1:$(PORT)/"
+	@echo "  Sign in with any of these usernames; the password for all is: $(OPENIOP_DEMO_PASSWORD)"
+	@echo "    director              program director (overview, people, audit log)"
+	@echo "    intake                intake coordinator"
+	@echo "    clinician1 ... clinician5   clinicians (caseloads)"
+	@echo "    patient1 ... patient$(DEMO_PATIENTS)     patients ('Today')"
+	@echo "    family1 ... family15  family members / support people"
+	@echo "  Demo mode: staff skip two-factor. Stop with Ctrl-C."
+	@echo
+	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) openiop.asgi:application
+
+# pytest exits 5 when it collected no tests: that is a failure here, not a pass.
+test: venv system-deps
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy openiop tests
+
+# Re-resolve requirements.in into requirements.lock (needs pip-tools; run by hand).
+lock:
+	$(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+	  -o requirements.lock requirements.in
+
+clean:
+	rm -rf $(VENV) var

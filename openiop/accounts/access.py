@@ -1,0 +1,160 @@
+"""Who may see which patient: the access rules, in one place.
+
+Every view that touches a patient's record gets it from a function here. Each
+function returns the record or raises Http404 -- the same answer for "does
+not exist" and "not yours" -- and writes the read to the audit log, so no view
+can forget to.
+
+Minimum necessary, by role:
+- patient: only their own record;
+- family member: only what an active FamilyAccess grant from that patient allows;
+- clinician: patients on their caseload (care team) or in a group they facilitate,
+  plus any patient they opened by break-glass while the grant lasts;
+- intake coordinator: people in their program on the way in (no enrollment yet,
+  or one that is planned / on the waiting list);
+- program director: every patient in their program.
+Nobody sees anything outside their own program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from openiop.accounts.models import BreakGlassGrant, Role, User
+from openiop.audit import services as audit
+from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.scheduling.models import GroupMembership
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+INTAKE_STATUSES = (EnrollmentStatus.PLANNED, EnrollmentStatus.WAITLIST)
+
+
+def _acting_user(user: User | AnonymousUser) -> User | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    assert isinstance(user, User)
+    return user
+
+
+def patients_in_care_of(user: User | AnonymousUser) -> QuerySet[Patient]:
+    """The patients whose chart `user` may open in their ordinary work
+    (break-glass grants are not included; see patient_for_user)."""
+    person = _acting_user(user)
+    if person is None:
+        return Patient.objects.none()
+    if person.role == Role.PATIENT:
+        return Patient.objects.filter(user=person)
+    if person.program_id is None or person.role == Role.FAMILY:
+        return Patient.objects.none()
+    in_program = Patient.objects.filter(program_id=person.program_id)
+    if person.role == Role.DIRECTOR:
+        return in_program
+    if person.role == Role.CLINICIAN:
+        on_caseload = Exists(CareTeamMember.objects.filter(patient=OuterRef("pk"), clinician=person))
+        in_their_group = Exists(
+            GroupMembership.objects.filter(patient=OuterRef("pk"), end_date__isnull=True, group__facilitators=person)
+        )
+        return in_program.filter(on_caseload | in_their_group)
+    if person.role == Role.INTAKE:
+        has_enrollment = Exists(Enrollment.objects.filter(patient=OuterRef("pk")))
+        coming_in = Exists(Enrollment.objects.filter(patient=OuterRef("pk"), status__in=INTAKE_STATUSES))
+        return in_program.filter(~has_enrollment | coming_in)
+    return Patient.objects.none()
+
+
+def active_break_glass(user: User, patient: Patient) -> BreakGlassGrant | None:
+    return (
+        BreakGlassGrant.objects.filter(clinician=user, patient=patient, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def patient_for_user(request: HttpRequest, patient_id: int, *, purpose: str = "chart") -> Patient:
+    """The patient's record if `request.user` may read it; else Http404.
+
+    Writes a "read" audit entry naming the purpose (the page or export).
+    A read that relies on a break-glass grant is flagged for the director."""
+    person = _acting_user(request.user)
+    if person is None:
+        raise Http404
+    patient = patients_in_care_of(person).filter(pk=patient_id).select_related("program").first()
+    grant = None
+    if patient is None and person.role == Role.CLINICIAN:
+        candidate = Patient.objects.filter(pk=patient_id, program_id=person.program_id).first()
+        if candidate is not None:
+            grant = active_break_glass(person, candidate)
+            patient = candidate if grant is not None else None
+    if patient is None:
+        raise Http404
+    detail: dict[str, str | int] = {"purpose": purpose}
+    if grant is not None:
+        detail["break_glass_grant"] = grant.pk
+    audit.record("read", actor=person, record=patient, patient=patient, detail=detail, flagged=grant is not None)
+    return patient
+
+
+def patient_by_record_number_for_break_glass(user: User, record_number: str) -> Patient | None:
+    """The patient a clinician names for break-glass access, in their own program."""
+    if user.role != Role.CLINICIAN or user.program_id is None:
+        return None
+    return Patient.objects.filter(program_id=user.program_id, record_number=record_number.strip()).first()
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    """What one family member may see of one patient."""
+
+    patient: Patient
+    grant: FamilyAccess
+
+
+def family_view_for_user(request: HttpRequest, patient_id: int) -> FamilyView:
+    """The consented view of a patient for a family member; else Http404."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.FAMILY:
+        raise Http404
+    grant = (
+        FamilyAccess.objects.filter(patient_id=patient_id, family_member=person, status=FamilyAccess.Status.ACTIVE)
+        .select_related("patient", "patient__program")
+        .first()
+    )
+    if grant is None:
+        raise Http404
+    audit.record(
+        "read",
+        actor=person,
+        record=grant,
+        patient=grant.patient,
+        detail={
+            "purpose": "family-view",
+            "family_sessions": grant.may_see_family_sessions,
+            "progress_summary": grant.may_see_progress_summary,
+        },
+    )
+    return FamilyView(patient=grant.patient, grant=grant)
+
+
+def families_of(user: User) -> QuerySet[FamilyAccess]:
+    return FamilyAccess.objects.filter(family_member=user, status=FamilyAccess.Status.ACTIVE).select_related("patient")
+
+
+def break_glass_grant_for_director(request: HttpRequest, grant_id: int) -> BreakGlassGrant:
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.DIRECTOR:
+        raise Http404
+    grant = (
+        BreakGlassGrant.objects.filter(pk=grant_id, patient__program_id=person.program_id)
+        .select_related("patient", "clinician")
+        .first()
+    )
+    if grant is None:
+        raise Http404
+    return grant

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+
+LAST_ACTIVITY_KEY = "openiop_last_activity"
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+class IdleLogoutMiddleware:
+    """Automatic log-off: a session idle for IDLE_LOGOUT_SECONDS ends.
+
+    Every request counts as activity except the session-status poll that the
+    page's warning timer makes (openiop/static/openiop/session.js)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if isinstance(last, (int, float)) and now - last > settings.IDLE_LOGOUT_SECONDS:
+                request.logout_reason = "idle"  # type: ignore[attr-defined]
+                logout(request)
+                login_url = reverse("accounts:login")
+                if _wants_json(request):
+                    return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
+                query = urlencode({"idle": "1", "next": request.get_full_path()})
+                return HttpResponseRedirect(f"{login_url}?{query}")
+            if request.path_info != reverse("accounts:session_status"):
+                request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+class StaffTwoFactorMiddleware:
+    """Staff reach nothing but the two-factor pages until they have given a
+    code this session (or enrolled an authenticator). Off in demo mode only."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and getattr(user, "is_program_staff", False)
+            and not settings.DEMO_MODE
+            and not user.is_verified()  # type: ignore[union-attr]
+            and not self._exempt(request.path_info)
+        ):
+            from django_otp import devices_for_user
+
+            target = "accounts:two_factor" if any(devices_for_user(user)) else "accounts:two_factor_setup"
+            if _wants_json(request):
+                return JsonResponse({"error": "two-factor verification required"}, status=403)
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{reverse(target)}?{query}")
+        return self.get_response(request)
+
+    @staticmethod
+    def _exempt(path: str) -> bool:
+        exempt = (
+            reverse("accounts:two_factor"),
+            reverse("accounts:two_factor_setup"),
+            reverse("accounts:logout"),
+            reverse("accounts:session_status"),
+            reverse("accounts:keepalive"),
+        )
+        return path in exempt or path.startswith(settings.STATIC_URL)

@@ -1,0 +1,180 @@
+"""Writes about people: invitations, two-factor enrolment, break-glass.
+
+Each function runs in one transaction and writes the audit log; side effects
+(email, live notifications) leave only once the transaction has committed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Invitation, Role, User
+from openiop.audit import services as audit
+from openiop.core import live
+from openiop.intake.models import Patient
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out, with a message for the person."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    url: str
+
+
+def invite_staff(
+    director: User, *, username: str, first_name: str, last_name: str, email: str, role: str
+) -> IssuedInvitation:
+    """Create a staff account in the director's program and email a link to set
+    its password. The account has no usable password until then."""
+    if role not in STAFF_ROLES:
+        raise ServiceError("Only staff can be invited from this page.")
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise ServiceError("That username is taken.")
+        person = User.objects.create(
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            role=role,
+            program=director.program,
+            password=make_password(None),
+        )
+        audit.record("create", actor=director, record=person, detail={"role": role})
+        return issue_invitation(director, person)
+
+
+def issue_invitation(created_by: User, person: User) -> IssuedInvitation:
+    """A fresh one-time link for `person`; earlier unused links stop working."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        Invitation.objects.filter(user=person, used_at__isnull=True).update(expires_at=timezone.now())
+        invitation = Invitation.objects.create(
+            user=person,
+            token_hash=token_hash(token),
+            created_by=created_by,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
+        )
+        audit.record("create", actor=created_by, record=invitation, detail={"for_user": person.pk})
+        url = settings.SITE_URL + reverse("accounts:accept_invitation", args=[token])
+        if person.email:
+            body = render_to_string(
+                "accounts/email/invitation.txt",
+                {"person": person, "url": url, "days": settings.INVITATION_DAYS, "program": person.program},
+            )
+            transaction.on_commit(
+                lambda: send_mail("Your OpenIOP account", body, settings.DEFAULT_FROM_EMAIL, [person.email])
+            )
+    return IssuedInvitation(invitation=invitation, url=url)
+
+
+def usable_invitation(token: str) -> Invitation | None:
+    invitation = Invitation.objects.filter(token_hash=token_hash(token)).select_related("user").first()
+    if invitation is None or not invitation.is_usable():
+        return None
+    return invitation
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Set the invited person's password; the link then stops working."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().filter(token_hash=token_hash(token)).select_related("user").first()
+        )
+        if invitation is None or not invitation.is_usable():
+            raise ServiceError("This invitation link has expired or was already used.")
+        person = invitation.user
+        person.set_password(password)
+        person.save(update_fields=["password"])
+        invitation.used_at = timezone.now()
+        invitation.save(update_fields=["used_at"])
+        audit.record("update", actor=person, record=invitation, detail={"accepted": True})
+    return person
+
+
+def start_totp_enrolment(user: User) -> TOTPDevice:
+    """The authenticator the person is about to set up (created once, reused
+    on reload until confirmed)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def confirm_totp_enrolment(request_user: User, device: TOTPDevice, code: str, request: object) -> bool:
+    """Confirm the authenticator if `code` matches; mark this session verified."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        if device.confirmed or not device.verify_token(code):
+            return False
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit.record("update", actor=request_user, record=request_user, detail={"two_factor": "enrolled"})
+    otp_login(request, device)
+    return True
+
+
+def grant_break_glass(clinician: User, patient: Patient, reason: str) -> BreakGlassGrant:
+    """Emergency access to one record outside the clinician's caseload.
+
+    Logged as a flagged audit entry; the director sees it on their overview
+    (and live, if they have it open) until they review it."""
+    reason = reason.strip()
+    if clinician.role != Role.CLINICIAN or patient.program_id != clinician.program_id:
+        raise ServiceError("Break-glass access is for clinicians in this patient's program.")
+    if len(reason) < 10:
+        raise ServiceError("Say why you need this record (at least 10 characters).")
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.create(
+            clinician=clinician,
+            patient=patient,
+            reason=reason,
+            expires_at=timezone.now() + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+        )
+        audit.record(
+            "break-glass",
+            actor=clinician,
+            record=grant,
+            patient=patient,
+            detail={"reason": reason, "minutes": settings.BREAK_GLASS_MINUTES},
+            flagged=True,
+        )
+        live.notify_program_directors(
+            patient.program_id,
+            {
+                "kind": "break-glass",
+                "text": f"{clinician.display_name} used break-glass access to record {patient.record_number}.",
+            },
+        )
+    return grant
+
+
+def review_break_glass(director: User, grant: BreakGlassGrant) -> None:
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.select_for_update().get(pk=grant.pk)
+        if grant.reviewed_at is not None:
+            return
+        grant.reviewed_by = director
+        grant.reviewed_at = timezone.now()
+        grant.save(update_fields=["reviewed_by", "reviewed_at"])
+        audit.record("update", actor=director, record=grant, patient=grant.patient, detail={"reviewed": True})

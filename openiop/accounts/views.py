@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import base64
+import time
+from io import BytesIO
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
+
+from openiop.accounts import access, services
+from openiop.accounts.decorators import role_required
+from openiop.accounts.forms import BreakGlassForm, CodeForm, InviteStaffForm, SignInForm
+from openiop.accounts.middleware import LAST_ACTIVITY_KEY
+from openiop.accounts.models import Role, User
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["signed_out_idle"] = self.request.GET.get("idle") == "1"
+        context["idle_minutes"] = settings.IDLE_LOGOUT_SECONDS // 60
+        return context
+
+
+class SignOutView(auth_views.LogoutView):
+    template_name = "accounts/logged_out.html"
+
+
+def _person(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Second step of a staff sign-in: the code from their authenticator."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    person = _person(request)
+    if not person.is_program_staff or person.is_verified():  # type: ignore[attr-defined]
+        return redirect(_safe_next(request, reverse("home")))
+    if not any(devices_for_user(person)):
+        return redirect("accounts:two_factor_setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(person, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_safe_next(request, reverse("home")))
+        form.add_error("code", _("That code did not match. Codes change every 30 seconds; try the current one."))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/two_factor.html", {"form": form}, status=status)
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Staff enrol an authenticator app before they can reach patient data."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    person = _person(request)
+    if not person.is_program_staff or person.is_verified():  # type: ignore[attr-defined]
+        return redirect(_safe_next(request, reverse("home")))
+    if any(devices_for_user(person)):
+        return redirect("accounts:two_factor")
+    device = services.start_totp_enrolment(person)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.confirm_totp_enrolment(person, device, form.cleaned_data["code"], request):
+            messages.success(request, _("Two-factor sign-in is set up. You will be asked for a code at each sign-in."))
+            return redirect(_safe_next(request, reverse("home")))
+        form.add_error("code", _("That code did not match. Check the clock on your phone and try the current code."))
+    secret = base64.b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "qr_svg": _qr_svg(device.config_url),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
+    return render(request, "accounts/two_factor_setup.html", context, status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.usable_invitation(token)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    form = SetPasswordForm(invitation.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.accept_invitation(token, form.cleaned_data["new_password1"])
+        except services.ServiceError as error:
+            return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=404)
+        messages.success(request, _("Your password is set. Sign in to continue."))
+        return redirect("accounts:login")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/accept_invitation.html", {"form": form, "person": invitation.user}, status=status)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:  # type: ignore[type-arg]
+        response = super().form_valid(form)
+        # A new password also lifts a sign-in lock-out for that person.
+        axes_reset(username=form.user.get_username())
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+@require_GET
+def session_status(request: HttpRequest) -> JsonResponse:
+    """How long until automatic log-off. Polling this is not activity."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
+    last = request.session.get(LAST_ACTIVITY_KEY, time.time())
+    left = max(0, int(settings.IDLE_LOGOUT_SECONDS - (time.time() - float(last))))
+    return JsonResponse({"signed_in": True, "seconds_left": left})
+
+
+@require_POST
+def keepalive(request: HttpRequest) -> JsonResponse:
+    """ "Stay signed in": the request itself counts as activity."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
+    return JsonResponse({"signed_in": True, "seconds_left": settings.IDLE_LOGOUT_SECONDS})
+
+
+@role_required(Role.DIRECTOR)
+@require_http_methods(["GET", "POST"])
+def people(request: HttpRequest) -> HttpResponse:
+    """The program's people, and inviting staff."""
+    director = _person(request)
+    form = InviteStaffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.invite_staff(director, **form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error("username", str(error))
+        else:
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s. The link works for %(days)d days: %(url)s")
+                % {"email": issued.invitation.user.email, "days": settings.INVITATION_DAYS, "url": issued.url},
+            )
+            return redirect("people")
+    staff = (
+        User.objects.filter(program_id=director.program_id, role__in=[Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN])
+        .annotate(
+            caseload_size=Count("care_team_roles", distinct=True),
+            confirmed_devices=Count("totpdevice", filter=Q(totpdevice__confirmed=True), distinct=True),
+        )
+        .order_by("role", "last_name", "first_name")
+    )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/people.html", {"form": form, "staff": staff}, status=status)
+
+
+@role_required(Role.CLINICIAN)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: HttpRequest) -> HttpResponse:
+    """Emergency access to a record outside the clinician's caseload."""
+    clinician = _person(request)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = access.patient_by_record_number_for_break_glass(clinician, form.cleaned_data["record_number"])
+        if patient is None:
+            form.add_error("record_number", _("No patient in your program has that record number."))
+        else:
+            try:
+                services.grant_break_glass(clinician, patient, form.cleaned_data["reason"])
+            except services.ServiceError as error:
+                form.add_error("reason", str(error))
+            else:
+                messages.warning(
+                    request,
+                    _("Break-glass access granted for %(minutes)d minutes. The program director has been notified.")
+                    % {"minutes": settings.BREAK_GLASS_MINUTES},
+                )
+                return redirect("intake:patient_chart", patient_id=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/break_glass.html", {"form": form}, status=status)
+
+
+@role_required(Role.DIRECTOR)
+@require_POST
+def review_break_glass(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = access.break_glass_grant_for_director(request, grant_id)
+    services.review_break_glass(_person(request), grant)
+    messages.success(request, _("Marked as reviewed."))
+    return redirect("program_overview")

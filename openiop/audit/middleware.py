@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from openiop.audit.context import AuditContext, current
+
+
+def client_address(request: HttpRequest) -> str | None:
+    address = request.META.get("REMOTE_ADDR") or None
+    if settings.AUDIT_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        address = forwarded or address
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = current.set(AuditContext(client_address=client_address(request)))
+        try:
+            return self.get_response(request)
+        finally:
+            current.reset(token)

@@ -1,0 +1,96 @@
+"""Home pages for staff roles: the clinician's caseload, the intake
+coordinator's incoming list, the director's program overview."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from openiop.accounts import access
+from openiop.accounts.decorators import role_required
+from openiop.accounts.models import BreakGlassGrant, Role, User
+from openiop.audit import services as audit
+from openiop.intake import queries
+from openiop.intake.models import EnrollmentStatus, Patient
+from openiop.scheduling.models import TherapyGroup, Track
+
+
+def _audit_list_read(request: HttpRequest, purpose: str, patients: list[Patient]) -> None:
+    audit.record_reads_of_list(request.user, patients, purpose=purpose)  # type: ignore[arg-type]
+
+
+@role_required(Role.CLINICIAN)
+@require_GET
+def caseload(request: HttpRequest) -> HttpResponse:
+    patients = list(queries.with_list_details(access.patients_in_care_of(request.user)))
+    _audit_list_read(request, "caseload", patients)
+    groups = (
+        TherapyGroup.objects.filter(facilitators=request.user)
+        .select_related("track")
+        .annotate(members=Count("memberships", filter=Q(memberships__end_date__isnull=True)))
+    )
+    grants = BreakGlassGrant.objects.filter(clinician=request.user, expires_at__gt=timezone.now()).select_related(
+        "patient"
+    )
+    return render(
+        request,
+        "core/caseload.html",
+        {"patients": patients, "groups": groups, "grants": grants, "today": timezone.localdate()},
+    )
+
+
+@role_required(Role.INTAKE)
+@require_GET
+def intake_home(request: HttpRequest) -> HttpResponse:
+    patients = list(queries.with_list_details(access.patients_in_care_of(request.user)))
+    _audit_list_read(request, "intake-list", patients)
+    return render(request, "core/intake_home.html", {"patients": patients})
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def program_overview(request: HttpRequest) -> HttpResponse:
+    director = request.user
+    assert isinstance(director, User)
+    active = Q(enrollments__status=EnrollmentStatus.ACTIVE)
+    tracks = (
+        Track.objects.filter(program_id=director.program_id)
+        .annotate(
+            active_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.ACTIVE)),
+            planned_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.PLANNED)),
+        )
+        .order_by("name")
+    )
+    clinicians = (
+        User.objects.filter(program_id=director.program_id, role=Role.CLINICIAN)
+        .annotate(caseload_size=Count("care_team_roles", distinct=True))
+        .order_by("last_name", "first_name")
+    )
+    grants = BreakGlassGrant.objects.filter(patient__program_id=director.program_id, reviewed_at__isnull=True)
+    context = {
+        "tracks": tracks,
+        "active_total": Patient.objects.filter(program_id=director.program_id).filter(active).distinct().count(),
+        "clinicians": clinicians,
+        "grants": grants.select_related("clinician", "patient"),
+    }
+    return render(request, "core/program_overview.html", context)
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def program_patients(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    patients = access.patients_in_care_of(request.user)
+    if query:
+        patients = patients.filter(
+            Q(record_number__iexact=query) | Q(given_name__icontains=query) | Q(family_name__icontains=query)
+        )
+    page = Paginator(queries.with_list_details(patients).order_by("family_name", "given_name", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    _audit_list_read(request, "program-patients", list(page.object_list))
+    return render(request, "core/program_patients.html", {"page": page, "query": query})

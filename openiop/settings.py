@@ -1,0 +1,286 @@
+"""OpenIOP settings: one file, read from the environment.
+
+See README.md ("Configuration") for every variable. A bad value stops the
+process at start with a message naming the variable (see openiop/env.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from openiop.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("OPENIOP_VAR_DIR", str(BASE_DIR / "var")))
+
+# --- modes -----------------------------------------------------------------
+# Production mode hardens everything (HTTPS, secure cookies, a real secret key).
+# Demo mode lets staff skip two-factor and shows a banner saying so; it is
+# refused in production mode because it must never hold real patients.
+PRODUCTION = env_bool("OPENIOP_PRODUCTION", False)
+DEMO_MODE = env_bool("OPENIOP_DEMO_MODE", False)
+if PRODUCTION and DEMO_MODE:
+    raise ImproperlyConfigured("OPENIOP_DEMO_MODE cannot be on when OPENIOP_PRODUCTION is on.")
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG cannot be on when OPENIOP_PRODUCTION is on.")
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        if PRODUCTION and len(key) < 50:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long in production.")
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when OPENIOP_PRODUCTION is on.")
+    # Outside production a key is generated once and kept under var/, so
+    # sessions survive a restart of the demo.
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(64)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required when OPENIOP_PRODUCTION is on.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- applications ------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "channels",
+    "openiop.core",
+    "openiop.accounts",
+    "openiop.audit",
+    "openiop.scheduling",
+    "openiop.intake",
+    "openiop.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "openiop.core.middleware.ClearErrorPagesMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "openiop.accounts.middleware.IdleLogoutMiddleware",
+    "openiop.accounts.middleware.StaffTwoFactorMiddleware",
+    "openiop.audit.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Axes last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "openiop.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "openiop.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "openiop" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "openiop.core.context_processors.openiop",
+            ],
+        },
+    },
+]
+
+# --- database ----------------------------------------------------------------
+_DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'openiop.sqlite3'}"
+try:
+    _database = dj_database_url.parse(env_str("DATABASE_URL", _DEFAULT_DATABASE_URL) or _DEFAULT_DATABASE_URL)
+except Exception as exc:  # dj-database-url raises several types for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    if _database["NAME"] != ":memory:":
+        Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _database["OPTIONS"] = {
+        # WAL lets readers work while one writer writes; IMMEDIATE takes the
+        # write lock at BEGIN so two writers queue instead of failing midway.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+elif _database["ENGINE"] not in ("django.db.backends.postgresql",):
+    raise ImproperlyConfigured("DATABASE_URL must point at SQLite (sqlite:///path) or PostgreSQL (postgres://...).")
+_database["ATOMIC_REQUESTS"] = False
+_database["TEST"] = {"NAME": env_str("OPENIOP_TEST_DATABASE_NAME") or None}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- channels ------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- accounts, passwords, sessions -------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+DEMO_PASSWORD = env_str("OPENIOP_DEMO_PASSWORD", "iop-demo-2026")
+INVITATION_DAYS = env_int("OPENIOP_INVITATION_DAYS", 7, minimum=1, maximum=60)
+PASSWORD_RESET_TIMEOUT = env_int("OPENIOP_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
+
+# Automatic log-off (HIPAA technical safeguard): after this many idle minutes
+# the session ends; a warning shows IDLE_WARNING_SECONDS before.
+IDLE_LOGOUT_SECONDS = env_int("OPENIOP_IDLE_LOGOUT_MINUTES", 15, minimum=1, maximum=24 * 60) * 60
+IDLE_WARNING_SECONDS = 60
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Break-glass: how long an emergency grant to one record lasts.
+BREAK_GLASS_MINUTES = env_int("OPENIOP_BREAK_GLASS_MINUTES", 60, minimum=5, maximum=24 * 60)
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for
+# one username from one address, that pair is locked for the cool-off time.
+AXES_FAILURE_LIMIT = env_int("OPENIOP_LOGIN_FAILURE_LIMIT", 5, minimum=2, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("OPENIOP_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+OTP_TOTP_ISSUER = env_str("OPENIOP_TOTP_ISSUER", "OpenIOP")
+
+# --- email ------------------------------------------------------------------------
+# Django 6.1's MAILERS. With EMAIL_HOST unset (outside production), mail is
+# printed where the server runs, so the demo's invitation and reset links show.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenIOP <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_email_host = env_str("EMAIL_HOST")
+if _email_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": env_int("EMAIL_PORT", 587, minimum=1, maximum=65535),
+                "username": env_str("EMAIL_HOST_USER") or None,
+                "password": env_str("EMAIL_HOST_PASSWORD") or None,
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "timeout": 20,
+            },
+        }
+    }
+elif PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST is required when OPENIOP_PRODUCTION is on (invitations, password resets).")
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- security headers ------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "openiop.core.views.csrf_failure"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("OPENIOP_MAX_REQUEST_BYTES", 1024 * 1024, minimum=64 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("OPENIOP_BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client address written to the audit log: REMOTE_ADDR, or the first
+# X-Forwarded-For hop when a trusted reverse proxy sets it.
+AUDIT_TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
+
+# --- internationalisation ------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "openiop" / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+# --- static files ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it; finders serve the files
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Outside production WhiteNoise serves straight from the app folders, so the
+# demo and the tests need no collectstatic step.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+}

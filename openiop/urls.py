@@ -1,0 +1,29 @@
+from django.urls import include, path, register_converter
+
+from openiop.accounts import views as accounts_views
+from openiop.audit import views as audit_views
+from openiop.core import converters, homes
+from openiop.core import views as core_views
+
+register_converter(converters.IdConverter, "id")
+register_converter(converters.TokenConverter, "token")
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("openiop.accounts.urls")),
+    path("caseload/", homes.caseload, name="caseload"),
+    path("intake/", homes.intake_home, name="intake_home"),
+    path("program/", homes.program_overview, name="program_overview"),
+    path("program/patients/", homes.program_patients, name="program_patients"),
+    path("program/people/", accounts_views.people, name="people"),
+    path("program/audit/", audit_views.audit_log, name="audit_log"),
+    path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
+    path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
+    path("", include("openiop.intake.urls")),
+]
+
+handler400 = "openiop.core.views.bad_request"
+handler403 = "openiop.core.views.permission_denied"
+handler404 = "openiop.core.views.page_not_found"
+handler500 = "openiop.core.views.server_error"

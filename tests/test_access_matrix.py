@@ -1,0 +1,187 @@
+"""Every URL pattern, every role, one's own record and someone else's.
+
+The URL list comes from the URLconf itself: a new view without a row in
+MATRIX fails test_every_url_is_in_the_matrix, so nobody can add a page and
+forget to decide who may see it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from openiop.audit.models import AuditEntry
+from tests.conftest import World
+
+ROLES = ("director", "intake", "clinician", "patient", "family")
+STAFF = frozenset({"director", "intake", "clinician"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]  # who gets the page; everyone else gets 404 (or the sign-in page if signed out)
+    method: str = "get"
+    # For pages about one record: the role's own record and others' (each -> 404).
+    own: Callable[[World, str], dict[str, object]] | None = None
+    others: tuple[Callable[[World, str], dict[str, object]], ...] = field(default=())
+    success: int = 200
+    audits_patient: bool = False
+    # What a signed-out visitor gets; None means "sent to the sign-in page".
+    anonymous: int | None = None
+
+
+def patient_kwargs(getter: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    return lambda world, role: {"patient_id": getter(world).pk}  # type: ignore[attr-defined]
+
+
+OWN_CHART = {
+    "director": lambda w: w.pat,  # anyone in the program
+    "intake": lambda w: w.rae,  # coming in
+    "clinician": lambda w: w.pat,  # on Carla's caseload
+    "patient": lambda w: w.pat,  # their own: still not a patient's page
+    "family": lambda w: w.pat,  # shared with Fay: still not a family page
+}
+OTHER_CHART = {
+    "director": lambda w: w.olga,
+    "intake": lambda w: w.pat,  # active patients are not intake's business
+    "clinician": lambda w: w.quinn,  # in Cole's group, not Carla's
+    "patient": lambda w: w.quinn,
+    "family": lambda w: w.quinn,
+}
+
+MATRIX: dict[str, Rule] = {
+    # public
+    "healthz": Rule(roles=frozenset(ROLES), anonymous=200),
+    "accounts:login": Rule(roles=frozenset(ROLES), success=302, anonymous=200),  # signed in: on to home
+    "accounts:password_reset": Rule(roles=frozenset(ROLES), anonymous=200),
+    "accounts:password_reset_done": Rule(roles=frozenset(ROLES), anonymous=200),
+    "accounts:password_reset_complete": Rule(roles=frozenset(ROLES), anonymous=200),
+    "accounts:password_reset_confirm": Rule(
+        roles=frozenset(ROLES), own=lambda w, r: {"uidb64": "MQ", "token": "set-password"}, anonymous=200
+    ),
+    # an unknown token is the same 404 page for everyone; the good path is in test_accounts
+    "accounts:accept_invitation": Rule(roles=frozenset(), own=lambda w, r: {"token": "x" * 43}, anonymous=404),
+    # for everyone signed in
+    "home": Rule(roles=frozenset(ROLES), success=302),
+    "accounts:logout": Rule(roles=frozenset(ROLES), method="post", success=302, anonymous=302),
+    "accounts:session_status": Rule(roles=frozenset(ROLES), anonymous=401),
+    "accounts:keepalive": Rule(roles=frozenset(ROLES), method="post", anonymous=401),
+    # two-factor pages send the already-verified (and non-staff) on to their home
+    "accounts:two_factor": Rule(roles=frozenset(ROLES), success=302),
+    "accounts:two_factor_setup": Rule(roles=frozenset(ROLES), success=302),
+    # role home pages
+    "program_overview": Rule(roles=frozenset({"director"})),
+    "program_patients": Rule(roles=frozenset({"director"})),
+    "people": Rule(roles=frozenset({"director"})),
+    "audit_log": Rule(roles=frozenset({"director"})),
+    "intake_home": Rule(roles=frozenset({"intake"})),
+    "caseload": Rule(roles=frozenset({"clinician"})),
+    "break_glass": Rule(roles=frozenset({"clinician"})),
+    "intake:patient_today": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "intake:family_home": Rule(roles=frozenset({"family"})),
+    # one record each
+    "intake:patient_chart": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(
+            lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+            lambda w, role: {"patient_id": w.olga.pk},
+        ),
+        audits_patient=True,
+    ),
+    "intake:family_patient": Rule(
+        roles=frozenset({"family"}),
+        own=lambda w, role: {"patient_id": w.pat.pk},
+        others=(lambda w, role: {"patient_id": w.quinn.pk}, lambda w, role: {"patient_id": w.olga.pk}),
+        audits_patient=True,
+    ),
+    "review_break_glass": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=lambda w, role: {"grant_id": w.grant_here.pk},
+        others=(lambda w, role: {"grant_id": w.grant_elsewhere.pk},),
+        success=302,
+    ),
+}
+
+
+def url_names(patterns: list[URLPattern | URLResolver] | None = None, namespace: str = "") -> Iterator[str]:
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from url_names(pattern.url_patterns, inner)
+        elif pattern.name:
+            yield f"{namespace}{pattern.name}"
+        else:
+            yield f"{namespace}<unnamed {pattern.pattern}>"
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    names = set(url_names())
+    missing = sorted(names - MATRIX.keys())
+    assert not missing, f"Add these URL patterns to the access matrix: {missing}"
+    assert not sorted(MATRIX.keys() - names), "The matrix names URLs that no longer exist"
+
+
+def _request(client: Client, rule: Rule, url: str):
+    return client.post(url) if rule.method == "post" else client.get(url)
+
+
+def _url(name: str, rule: Rule, world: World, role: str) -> str:
+    kwargs = rule.own(world, role) if rule.own else {}
+    return reverse(name, kwargs=kwargs)
+
+
+CASES = [(name, role) for name in sorted(MATRIX) for role in ROLES]
+
+
+@pytest.mark.parametrize(("name", "role"), CASES)
+def test_role_on_own_record(world: World, client_for, name: str, role: str) -> None:
+    rule = MATRIX[name]
+    client = client_for(world.person(role))
+    before = AuditEntry.objects.count()
+    response = _request(client, rule, _url(name, rule, world, role))
+    if role in rule.roles:
+        assert response.status_code == rule.success, response.content[:500]
+        if rule.audits_patient:
+            entry = AuditEntry.objects.order_by("-seq").first()
+            assert entry is not None and AuditEntry.objects.count() > before
+            assert entry.action == "read" and entry.actor == world.person(role) and entry.patient_id is not None
+    else:
+        assert response.status_code == 404, f"{name} gave {response.status_code} to {role}"
+        if rule.audits_patient:
+            assert not AuditEntry.objects.filter(seq__gt=before, action="read", patient__isnull=False).exists()
+
+
+OTHER_CASES = [(name, role, i) for name in sorted(MATRIX) for role in ROLES for i in range(len(MATRIX[name].others))]
+
+
+@pytest.mark.parametrize(("name", "role", "which"), OTHER_CASES)
+def test_role_on_someone_elses_record_is_404(world: World, client_for, name: str, role: str, which: int) -> None:
+    rule = MATRIX[name]
+    client = client_for(world.person(role))
+    url = reverse(name, kwargs=rule.others[which](world, role))
+    response = _request(client, rule, url)
+    assert response.status_code == 404
+    # "Not yours" looks exactly like "does not exist".
+    missing = reverse(name, kwargs={key: 987654321 for key in rule.others[which](world, role)})
+    assert _without_csrf(_request(client, rule, missing).content) == _without_csrf(response.content)
+
+
+def _without_csrf(content: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_signed_out(world: World, name: str) -> None:
+    rule = MATRIX[name]
+    response = _request(Client(), rule, _url(name, rule, world, "director"))
+    if rule.anonymous is not None:
+        assert response.status_code == rule.anonymous
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:login"))
