@@ -31,16 +31,12 @@ demo: venv
 	@mkdir -p var
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py migrate --verbosity 0
+	@echo
 	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py seed_demo --patients $(DEMO_PATIENTS)
 	@echo
-	@echo "  OpenIOP demo: http://127.0.0.1:$(PORT)/"
-	@echo "  Sign in with any of these usernames; the password for all is: $(OPENIOP_DEMO_PASSWORD)"
-	@echo "    director              program director (overview, people, audit log)"
-	@echo "    intake                intake coordinator"
-	@echo "    clinician1 ... clinician5   clinicians (caseloads)"
-	@echo "    patient1 ... patient$(DEMO_PATIENTS)     patients ('Today')"
-	@echo "    family1 ... family15  family members / support people"
-	@echo "  Demo mode: staff skip two-factor. Stop with Ctrl-C."
+	@echo "  OpenIOP demo: open http://127.0.0.1:$(PORT)/ and sign in with a username above."
+	@echo "  Password for every demo account: $(OPENIOP_DEMO_PASSWORD)"
+	@echo "  Demo mode is on: staff skip two-factor (the sign-in page says so). Stop with Ctrl-C."
 	@echo
 	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) openiop.asgi:application
 

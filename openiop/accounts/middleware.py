@@ -19,8 +19,9 @@ def _wants_json(request: HttpRequest) -> bool:
 class IdleLogoutMiddleware:
     """Automatic log-off: a session idle for IDLE_LOGOUT_SECONDS ends.
 
-    Every request counts as activity except the session-status poll that the
-    page's warning timer makes (openiop/static/openiop/session.js)."""
+    Every request counts as activity except what a page does on its own: the
+    session-status poll of the warning timer (openiop/static/openiop/session.js)
+    and WebSocket connections under /ws/."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -37,9 +38,13 @@ class IdleLogoutMiddleware:
                     return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
                 query = urlencode({"idle": "1", "next": request.get_full_path()})
                 return HttpResponseRedirect(f"{login_url}?{query}")
-            if request.path_info != reverse("accounts:session_status"):
+            if not self._background(request.path_info):
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _background(path: str) -> bool:
+        return path == reverse("accounts:session_status") or path.startswith("/ws/")
 
 
 class StaffTwoFactorMiddleware:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import time
 from io import BytesIO
+from collections.abc import Iterable
 from typing import Any
 
 import qrcode
@@ -18,9 +19,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
+from django_otp.models import Device
 
 from openiop.accounts import access, services
 from openiop.accounts.decorators import role_required
@@ -51,6 +54,11 @@ class SignInView(auth_views.LoginView):
 class SignOutView(auth_views.LogoutView):
     template_name = "accounts/logged_out.html"
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("reason") == "idle":  # sent by session.js when the warning runs out
+            request.logout_reason = "idle"  # type: ignore[attr-defined]
+        return super().post(request, *args, **kwargs)
+
 
 def _person(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
@@ -69,13 +77,24 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:two_factor_setup")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(person, form.cleaned_data["code"])
-        if device is not None:
-            otp_login(request, device)
-            return redirect(_safe_next(request, reverse("home")))
-        form.add_error("code", _("That code did not match. Codes change every 30 seconds; try the current one."))
+        if _throttled(devices_for_user(person)):
+            form.add_error("code", THROTTLED)
+        else:
+            device = match_token(person, form.cleaned_data["code"])
+            if device is not None:
+                otp_login(request, device)
+                return redirect(_safe_next(request, reverse("home")))
+            form.add_error("code", _("That code did not match. Codes change every 30 seconds; try the current one."))
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/two_factor.html", {"form": form}, status=status)
+
+
+THROTTLED = _lazy("Too many wrong codes in a row. Wait a few seconds, then enter the current code.")
+
+
+def _throttled(devices: Iterable[Device]) -> bool:
+    """django-otp backs off after wrong codes; say so instead of "did not match"."""
+    return any(not device.verify_is_allowed()[0] for device in devices)
 
 
 def _qr_svg(data: str) -> str:
@@ -97,7 +116,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:two_factor")
     device = services.start_totp_enrolment(person)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _throttled([device]):
+        form.add_error("code", THROTTLED)
+    elif request.method == "POST" and form.is_valid():
         if services.confirm_totp_enrolment(person, device, form.cleaned_data["code"], request):
             messages.success(request, _("Two-factor sign-in is set up. You will be asked for a code at each sign-in."))
             return redirect(_safe_next(request, reverse("home")))

@@ -15,8 +15,20 @@ const csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
 let timer = null;
 let ticker = null;
 
-function signOut() {
-  window.location.assign(body.dataset.loginUrl);
+async function signOut() {
+  // End the session on the server for certain (not just by timing), then
+  // show the sign-in page with the reason.
+  try {
+    await fetch(body.dataset.logoutUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfInput ? csrfInput.value : "", "Content-Type": "application/x-www-form-urlencoded" },
+      body: "reason=idle",
+      credentials: "same-origin",
+      redirect: "manual",
+    });
+  } finally {
+    window.location.assign(body.dataset.loginUrl);
+  }
 }
 
 function schedule(secondsLeft) {

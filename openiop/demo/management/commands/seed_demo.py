@@ -9,6 +9,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from openiop.demo.builder import DemoAlreadyLoaded, build_demo_program
 
 
+ROLE_LABELS = [
+    ("director", "program director: program overview, patients, people, audit log"),
+    ("intake", "intake coordinator: people coming in"),
+    ("clinician", "clinicians: caseload and groups"),
+    ("patient", "patients: Today"),
+    ("family", "family members / support people: what the patient shared"),
+]
+
+
 class Command(BaseCommand):
     help = "Load the synthetic demo program (made-up people only) into an empty database."
 
@@ -30,3 +39,9 @@ class Command(BaseCommand):
             f"Loaded {summary.program.name}: {summary.patients} patients, {summary.clinicians} clinicians, "
             f"{summary.family_members} family members in {time.monotonic() - started:.1f} s."
         )
+        self.stdout.write("Demo sign-ins (one password for all, OPENIOP_DEMO_PASSWORD):")
+        for role, label in ROLE_LABELS:
+            names = summary.usernames[role]
+            if names:
+                shown = names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
+                self.stdout.write(f"  {shown:<28} {label}")
