@@ -13,7 +13,6 @@ export OPENIOP_DEMO_PASSWORD ?= iop-demo-2026
 $(VENV)/.installed: requirements.lock
 	@python=$$(scripts/find-python) && echo "Using $$python" && \
 	  { [ -x $(PY) ] || $$python -m venv $(VENV); }
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	@touch $@
 

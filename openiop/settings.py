@@ -7,6 +7,7 @@ process at start with a message naming the variable (see openiop/env.py).
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -201,6 +202,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Lock-outs key on the same client address the audit log records (so behind a
+# trusted proxy one person's wrong passwords do not lock everyone out).
+AXES_CLIENT_IP_CALLABLE = "openiop.audit.middleware.client_address"
 
 OTP_TOTP_ISSUER = env_str("OPENIOP_TOTP_ISSUER", "OpenIOP")
 
@@ -246,15 +250,21 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     if env_bool("OPENIOP_BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client address written to the audit log: REMOTE_ADDR, or the first
-# X-Forwarded-For hop when a trusted reverse proxy sets it.
-AUDIT_TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
+# The client address (audit log, login throttling): REMOTE_ADDR, or, behind one
+# trusted reverse proxy, the address that proxy appended to X-Forwarded-For.
+TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
 
 # --- internationalisation ------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "openiop" / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as America/New_York; got {TIME_ZONE!r}."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -278,9 +288,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
+_log_level = env_str("LOG_LEVEL", "WARNING").upper()
+if _log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {_log_level!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": _log_level},
 }

@@ -182,7 +182,7 @@ def test_director_invites_a_clinician_who_sets_a_password(
     nia = User.objects.get(username="nia")
     assert (nia.role, nia.program, nia.has_usable_password()) == (Role.CLINICIAN, world.harborview, False)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nia@example.org"]
-    link = re.search(r"https://iop\.example\.org(/accounts/invitation/[\w-]+/)", mail.outbox[0].body)
+    link = re.search(r"https://iop\.example\.org(/accounts/invitation/[\w-]+/)", str(mail.outbox[0].body))
     assert link is not None
     assert Invitation.objects.get(user=nia).token_hash not in mail.outbox[0].body  # only the hash is stored
 
@@ -221,14 +221,12 @@ def test_password_reset_by_email_also_lifts_a_lockout(world: World, client: Clie
     response = client.post(reverse("accounts:password_reset"), {"email": "pat@example.org"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    link = re.search(r"https?://[^/]+(/accounts/reset/[^/]+/[^/]+/)", mail.outbox[0].body)
+    link = re.search(r"https?://[^/]+(/accounts/reset/[^/]+/[^/]+/)", str(mail.outbox[0].body))
     assert link is not None
     form_page = client.get(link.group(1), follow=True)
     assert b"Choose a new password" in form_page.content
     new_password = "another-long-passphrase-9"
-    done = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
-    )
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert done.status_code == 302
     assert login(Client(), "pat", new_password).status_code == 302
 
@@ -238,3 +236,36 @@ def test_patients_and_family_never_see_two_factor_pages(world: World, client: Cl
     login(client, username)
     assert client.get(reverse("accounts:two_factor_setup")).status_code == 302
     assert not TOTPDevice.objects.filter(user__username=username).exists()
+
+
+def test_create_program_makes_the_first_director(db, settings, django_capture_on_commit_callbacks) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.SITE_URL = "https://iop.example.org"
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "create_program",
+            name="Harbor IOP",
+            slug="harbor",
+            director_username="alice",
+            director_email="alice@example.org",
+            stdout=out,
+        )
+    alice = User.objects.get(username="alice")
+    assert alice.program is not None and alice.program.name == "Harbor IOP"
+    assert alice.role == Role.DIRECTOR and not alice.has_usable_password()
+    link = re.search(r"https://iop\.example\.org(/accounts/invitation/[\w-]+/)", out.getvalue())
+    assert link is not None and link.group(0) in str(mail.outbox[0].body)
+    new_password = "director-passphrase-42"
+    Client().post(link.group(1), {"new_password1": new_password, "new_password2": new_password})
+    assert login(Client(), "alice", new_password).status_code == 302
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("create_program", name="X", slug="harbor", director_username="bob",
+                     director_email="b@example.org", stdout=StringIO())  # fmt: skip
+    with pytest.raises(CommandError, match="valid email"):
+        call_command("create_program", name="X", slug="other", director_username="bob",
+                     director_email="not-an-email", stdout=StringIO())  # fmt: skip
+    assert not User.objects.filter(username="bob").exists()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from openiop.audit import chain
@@ -20,6 +21,11 @@ def verify() -> tuple[int, str]:
     except SystemExit as exit_:
         return int(exit_.code or 0), err.getvalue()
     return 0, out.getvalue()
+
+
+def tamper(entry_id: int, **change: object) -> None:
+    """Change a row as someone with database access would: around the app."""
+    QuerySet.update(AuditEntry.objects.filter(pk=entry_id), **change)
 
 
 def test_reading_a_patient_page_writes_an_entry(world: World, client_for) -> None:
@@ -65,6 +71,10 @@ def test_entries_cannot_be_changed_or_deleted_through_the_model(world: World) ->
         entry.save()
     with pytest.raises(AppendOnlyError):
         entry.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).update(action="update")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.all().delete()
 
 
 def test_chain_links_each_entry_to_the_one_before(world: World) -> None:
@@ -91,7 +101,7 @@ def test_verify_audit_names_the_first_edited_entry(world: World, change: dict[st
     entries = [audit.record("read", actor=world.dora, record=p, patient=p) for p in (world.pat, world.quinn, world.rae)]
     assert verify() == (0, f"Audit chain intact: {entries[-1].seq} entries.\n")
     # Someone with database access edits the middle entry behind the app's back.
-    AuditEntry.objects.filter(pk=entries[1].pk).update(**change)
+    tamper(entries[1].pk, **change)
     code, message = verify()
     assert code == 1
     assert f"entry #{entries[1].seq} was changed after it was written" in message
@@ -104,21 +114,21 @@ def test_verify_audit_catches_a_recomputed_hash(world: World) -> None:
     target = AuditEntry.objects.get(pk=entries[1].pk)
     fields = audit.entry_fields(target)
     fields["actor_username"] = "cover-up"
-    AuditEntry.objects.filter(pk=target.pk).update(actor_username="cover-up", hash=chain.entry_hash(fields))
+    tamper(target.pk, actor_username="cover-up", hash=chain.entry_hash(fields))
     code, message = verify()
     assert code == 1 and f"entry #{entries[2].seq} does not link to entry #{entries[1].seq}" in message
 
 
 def test_verify_audit_catches_deleted_entries(world: World) -> None:
     entries = [audit.record("read", actor=world.dora, record=p, patient=p) for p in (world.pat, world.quinn, world.rae)]
-    AuditEntry.objects.filter(pk=entries[1].pk)._raw_delete(AuditEntry.objects.db)  # type: ignore[attr-defined]
+    AuditEntry.objects.filter(pk=entries[1].pk)._raw_delete(AuditEntry.objects.db)
     code, message = verify()
     assert code == 1 and f"entry #{entries[1].seq} is missing" in message
 
 
 def test_verify_audit_catches_a_truncated_tail(world: World) -> None:
     entries = [audit.record("read", actor=world.dora, record=p, patient=p) for p in (world.pat, world.quinn, world.rae)]
-    AuditEntry.objects.filter(pk=entries[-1].pk)._raw_delete(AuditEntry.objects.db)  # type: ignore[attr-defined]
+    AuditEntry.objects.filter(pk=entries[-1].pk)._raw_delete(AuditEntry.objects.db)
     code, message = verify()
     assert code == 1 and f"entries #{entries[-1].seq} to #{entries[-1].seq} are missing" in message
 
@@ -156,3 +166,27 @@ def test_audit_filter_rejects_bad_dates_with_400(world: World, client_for) -> No
     assert response.status_code == 400
     assert b"The start date is after the end date." in response.content
     assert director.get(reverse("audit_log"), {"since": "not-a-date"}).status_code == 400
+
+
+def test_failed_sign_ins_show_on_the_directors_log(world: World, client, client_for) -> None:
+    client.post(reverse("accounts:login"), {"username": "carla", "password": "wrong"})
+    client.post(reverse("accounts:login"), {"username": "nobody-here", "password": "wrong"})
+    shown = client_for(world.dora).get(reverse("audit_log"), {"action": "sign-in-failed"}).context["page"]
+    assert [entry.detail["username"] for entry in shown.object_list] == ["carla"]
+
+
+def test_reading_the_audit_log_is_logged(world: World, client_for) -> None:
+    client_for(world.dora).get(reverse("audit_log"), {"record_number": "H-1"})
+    entry = AuditEntry.objects.filter(record_type="audit.auditentry").latest("seq")
+    assert entry.actor == world.dora and entry.detail == {"purpose": "audit-log", "filter": {"record_number": "H-1"}}
+
+
+def test_client_address_behind_a_trusted_proxy(world: World, client_for, settings) -> None:
+    client = client_for(world.dora)
+    chart = reverse("intake:patient_chart", args=[world.pat.pk])
+    client.get(chart, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
+    assert AuditEntry.objects.latest("seq").client_address == "10.0.0.2"  # not trusted by default
+    settings.TRUST_X_FORWARDED_FOR = True
+    client.get(chart, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
+    # The proxy's own hop, not what the client claimed first.
+    assert AuditEntry.objects.latest("seq").client_address == "198.51.100.7"

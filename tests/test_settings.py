@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = tempfile.mkdtemp(prefix="openiop-settings-")
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -17,7 +19,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, "OPENIOP_VAR_DIR": env.pop("OPENIOP_VAR_DIR", "/tmp/openiop-settings-test"), **env},
+        env={**clean, "OPENIOP_VAR_DIR": env.pop("OPENIOP_VAR_DIR", SCRATCH), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,6 +56,8 @@ def test_check_deploy_with_production_settings_reports_nothing() -> None:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must start with"),
         ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS must list at least one value"),
         ({"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "99999"}, "EMAIL_PORT must be at most 65535"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE must be an IANA time zone"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be DEBUG, INFO"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(env: dict[str, str], message: str) -> None:
@@ -82,3 +86,9 @@ def test_default_database_is_sqlite_in_wal_mode(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["sqlite", "wal", str(tmp_path / "openiop.sqlite3")]
+
+
+def test_seed_demo_refuses_to_run_in_production() -> None:
+    result = run_manage("seed_demo", **PRODUCTION, DATABASE_URL=f"sqlite:///{SCRATCH}/prod.sqlite3")
+    assert result.returncode != 0
+    assert "does not run in production mode" in result.stderr

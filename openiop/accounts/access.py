@@ -88,7 +88,7 @@ def patient_for_user(request: HttpRequest, patient_id: int, *, purpose: str = "c
     patient = patients_in_care_of(person).filter(pk=patient_id).select_related("program").first()
     grant = None
     if patient is None and person.role == Role.CLINICIAN:
-        candidate = Patient.objects.filter(pk=patient_id, program_id=person.program_id).first()
+        candidate = Patient.objects.filter(pk=patient_id, program_id=person.program_pk).first()
         if candidate is not None:
             grant = active_break_glass(person, candidate)
             patient = candidate if grant is not None else None
@@ -105,7 +105,7 @@ def patient_by_record_number_for_break_glass(user: User, record_number: str) -> 
     """The patient a clinician names for break-glass access, in their own program."""
     if user.role != Role.CLINICIAN or user.program_id is None:
         return None
-    return Patient.objects.filter(program_id=user.program_id, record_number=record_number.strip()).first()
+    return Patient.objects.filter(program_id=user.program_pk, record_number=record_number.strip()).first()
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def break_glass_grant_for_director(request: HttpRequest, grant_id: int) -> Break
     if person is None or person.role != Role.DIRECTOR:
         raise Http404
     grant = (
-        BreakGlassGrant.objects.filter(pk=grant_id, patient__program_id=person.program_id)
+        BreakGlassGrant.objects.filter(pk=grant_id, patient__program_id=person.program_pk)
         .select_related("patient", "clinician")
         .first()
     )

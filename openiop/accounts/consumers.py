@@ -1,11 +1,31 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 
-from openiop.accounts.models import Role
+from openiop.accounts.middleware import LAST_ACTIVITY_KEY
+from openiop.accounts.models import Role, User
 from openiop.core.live import directors_group, user_group
+
+
+@database_sync_to_async
+def _session_may_listen(user: User, session: Any) -> bool:
+    """The same rules as for pages: staff have passed two-factor (outside demo
+    mode), and the session has not gone idle."""
+    last = session.get(LAST_ACTIVITY_KEY) if session is not None else None
+    if isinstance(last, (int, float)) and time.time() - last > settings.IDLE_LOGOUT_SECONDS:
+        return False
+    if not user.is_program_staff or settings.DEMO_MODE:
+        return True
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
 
 
 class NotificationsConsumer(AsyncJsonWebsocketConsumer):
@@ -18,6 +38,9 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
+            return
+        if not await _session_may_listen(user, self.scope.get("session")):
+            await self.close(code=4403)
             return
         self.groups_joined = [user_group(user.pk)]
         if user.role == Role.DIRECTOR and user.program_id:

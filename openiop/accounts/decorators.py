@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 
-from openiop.accounts.models import Role
+from openiop.accounts.models import Role, User
 
 View = Callable[..., HttpResponse]
 
@@ -35,3 +35,11 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 STAFF = (Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN)
+
+
+def acting_person(request: HttpRequest) -> User:
+    """The signed-in person, typed; views behind role_required only."""
+    user = request.user
+    if not isinstance(user, User):
+        raise Http404
+    return user

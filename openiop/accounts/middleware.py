@@ -20,7 +20,7 @@ class IdleLogoutMiddleware:
     """Automatic log-off: a session idle for IDLE_LOGOUT_SECONDS ends.
 
     Every request counts as activity except what a page does on its own: the
-    session-status poll of the warning timer (openiop/static/openiop/session.js)
+    session-status poll of the warning timer (openiop/core/static/openiop/session.js)
     and WebSocket connections under /ws/."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -60,7 +60,7 @@ class StaffTwoFactorMiddleware:
             user.is_authenticated
             and getattr(user, "is_program_staff", False)
             and not settings.DEMO_MODE
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not user.is_verified()  # type: ignore[attr-defined]  # set by django-otp's middleware
             and not self._exempt(request.path_info)
         ):
             from django_otp import devices_for_user

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.get_role_display()})"
+
+    @property
+    def program_pk(self) -> int:
+        """The person's program id; someone outside any program sees no program pages."""
+        if self.program_id is None:
+            raise Http404
+        return self.program_id
 
     @property
     def is_program_staff(self) -> bool:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Invitation, Role, User
+from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Invitation, Program, Role, User
 from openiop.audit import services as audit
 from openiop.core import live
 from openiop.intake.models import Patient
@@ -63,7 +63,31 @@ def invite_staff(
         return issue_invitation(director, person)
 
 
-def issue_invitation(created_by: User, person: User) -> IssuedInvitation:
+def create_program(*, name: str, slug: str, director_username: str, director_email: str, first_name: str = "",
+                   last_name: str = "") -> IssuedInvitation:  # fmt: skip
+    """A new program and its first director, who gets a link to set a password.
+
+    How a clinic starts on a fresh installation (`manage.py create_program`)."""
+    with transaction.atomic():
+        if Program.objects.filter(slug=slug).exists():
+            raise ServiceError(f"A program with the short name {slug!r} exists already.")
+        if User.objects.filter(username__iexact=director_username).exists():
+            raise ServiceError(f"The username {director_username!r} is taken.")
+        program = Program.objects.create(name=name, slug=slug)
+        director = User.objects.create(
+            username=director_username,
+            email=director_email,
+            first_name=first_name,
+            last_name=last_name,
+            role=Role.DIRECTOR,
+            program=program,
+            password=make_password(None),
+        )
+        audit.record("create", actor=None, record=program, program_id=program.pk, detail={"director": director.pk})
+        return issue_invitation(None, director)
+
+
+def issue_invitation(created_by: User | None, person: User) -> IssuedInvitation:
     """A fresh one-time link for `person`; earlier unused links stop working."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -74,7 +98,9 @@ def issue_invitation(created_by: User, person: User) -> IssuedInvitation:
             created_by=created_by,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
         )
-        audit.record("create", actor=created_by, record=invitation, detail={"for_user": person.pk})
+        audit.record(
+            "create", actor=created_by, record=invitation, program_id=person.program_id, detail={"for_user": person.pk}
+        )
         url = settings.SITE_URL + reverse("accounts:accept_invitation", args=[token])
         if person.email:
             body = render_to_string(

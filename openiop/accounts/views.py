@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import base64
 import time
-from io import BytesIO
 from collections.abc import Iterable
+from io import BytesIO
 from typing import Any
 
 import qrcode
@@ -212,7 +212,7 @@ def people(request: HttpRequest) -> HttpResponse:
             )
             return redirect("people")
     staff = (
-        User.objects.filter(program_id=director.program_id, role__in=[Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN])
+        User.objects.filter(program_id=director.program_pk, role__in=[Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN])
         .annotate(
             caseload_size=Count("care_team_roles", distinct=True),
             confirmed_devices=Count("totpdevice", filter=Q(totpdevice__confirmed=True), distinct=True),

@@ -22,3 +22,7 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             raise forms.ValidationError(_("The start date is after the end date."))
         return cleaned
+
+    def cleaned_data_for_log(self) -> dict[str, str]:
+        data = getattr(self, "cleaned_data", {})
+        return {key: str(value) for key, value in data.items() if value not in (None, "", False)}

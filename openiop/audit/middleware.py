@@ -10,9 +10,11 @@ from openiop.audit.context import AuditContext, current
 
 
 def client_address(request: HttpRequest) -> str | None:
+    """Who is on the other end. Behind a trusted proxy, the last X-Forwarded-For
+    hop is the one that proxy saw; earlier hops are whatever the client sent."""
     address = request.META.get("REMOTE_ADDR") or None
-    if settings.AUDIT_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
         address = forwarded or address
     try:
         return str(ipaddress.ip_address(address)) if address else None

@@ -12,6 +12,17 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk changes are refused too; only raw SQL can alter the log, and
+    verify_audit finds that."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+
 class AuditEntry(models.Model):
     """One read or write of a record, by whom, from where, when.
 
@@ -46,6 +57,8 @@ class AuditEntry(models.Model):
     flagged = models.BooleanField(default=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-seq"]

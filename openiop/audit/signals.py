@@ -25,9 +25,15 @@ def _signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def _sign_in_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # Only the username tried, never the password (Django already masks it).
+    from openiop.accounts.models import User
+
+    username = str(credentials.get("username", ""))[:150]
+    known = User.objects.filter(username=username).values_list("pk", "program_id").first()
     record(
         "sign-in-failed",
         actor=None,
         record_type="accounts.user",
-        detail={"username": str(credentials.get("username", ""))[:150]},
+        record_id=known[0] if known else None,
+        program_id=known[1] if known else None,
+        detail={"username": username},
     )

@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from openiop.accounts.decorators import role_required
+from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.models import Role
+from openiop.audit import services as audit
 from openiop.audit.forms import AuditFilterForm
 from openiop.audit.models import AuditEntry
 
@@ -16,7 +17,7 @@ from openiop.audit.models import AuditEntry
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The program's audit log for its director, newest first, filterable."""
     form = AuditFilterForm(request.GET or None)
-    entries = AuditEntry.objects.filter(program_id=request.user.program_id)  # type: ignore[union-attr]
+    entries = AuditEntry.objects.filter(program_id=acting_person(request).program_pk)
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -37,6 +38,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             status = 400
             entries = entries.none()
     page = Paginator(entries.select_related("patient").order_by("-seq"), 100).get_page(request.GET.get("page"))
+    # Reading the log is itself logged: who looked, with which filter.
+    audit.record(
+        "read",
+        actor=acting_person(request),
+        record_type="audit.auditentry",
+        detail={"purpose": "audit-log", "filter": form.cleaned_data_for_log() if form.is_bound else {}},
+    )
     params = request.GET.copy()
     params.pop("page", None)
     return render(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from openiop.accounts import access
-from openiop.accounts.decorators import role_required
+from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.models import BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake import queries
@@ -20,20 +20,21 @@ from openiop.scheduling.models import TherapyGroup, Track
 
 
 def _audit_list_read(request: HttpRequest, purpose: str, patients: list[Patient]) -> None:
-    audit.record_reads_of_list(request.user, patients, purpose=purpose)  # type: ignore[arg-type]
+    audit.record_reads_of_list(acting_person(request), patients, purpose=purpose)
 
 
 @role_required(Role.CLINICIAN)
 @require_GET
 def caseload(request: HttpRequest) -> HttpResponse:
-    patients = list(queries.with_list_details(access.patients_in_care_of(request.user)))
+    clinician = acting_person(request)
+    patients = list(queries.with_list_details(access.patients_in_care_of(clinician)))
     _audit_list_read(request, "caseload", patients)
     groups = (
-        TherapyGroup.objects.filter(facilitators=request.user)
+        TherapyGroup.objects.filter(facilitators=clinician)
         .select_related("track")
         .annotate(members=Count("memberships", filter=Q(memberships__end_date__isnull=True)))
     )
-    grants = BreakGlassGrant.objects.filter(clinician=request.user, expires_at__gt=timezone.now()).select_related(
+    grants = BreakGlassGrant.objects.filter(clinician=clinician, expires_at__gt=timezone.now()).select_related(
         "patient"
     )
     return render(
@@ -54,11 +55,10 @@ def intake_home(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DIRECTOR)
 @require_GET
 def program_overview(request: HttpRequest) -> HttpResponse:
-    director = request.user
-    assert isinstance(director, User)
+    director = acting_person(request)
     active = Q(enrollments__status=EnrollmentStatus.ACTIVE)
     tracks = (
-        Track.objects.filter(program_id=director.program_id)
+        Track.objects.filter(program_id=director.program_pk)
         .annotate(
             active_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.ACTIVE)),
             planned_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.PLANNED)),
@@ -66,14 +66,14 @@ def program_overview(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     clinicians = (
-        User.objects.filter(program_id=director.program_id, role=Role.CLINICIAN)
+        User.objects.filter(program_id=director.program_pk, role=Role.CLINICIAN)
         .annotate(caseload_size=Count("care_team_roles", distinct=True))
         .order_by("last_name", "first_name")
     )
-    grants = BreakGlassGrant.objects.filter(patient__program_id=director.program_id, reviewed_at__isnull=True)
+    grants = BreakGlassGrant.objects.filter(patient__program_id=director.program_pk, reviewed_at__isnull=True)
     context = {
         "tracks": tracks,
-        "active_total": Patient.objects.filter(program_id=director.program_id).filter(active).distinct().count(),
+        "active_total": Patient.objects.filter(program_id=director.program_pk).filter(active).distinct().count(),
         "clinicians": clinicians,
         "grants": grants.select_related("clinician", "patient"),
     }

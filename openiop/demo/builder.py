@@ -225,13 +225,13 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
         group_number = 0
         for track in tracks:
             active = by_track.get(track.pk, [])
-            for start in range(0, max(len(active), 1), 10):
-                group = TherapyGroup.objects.create(track=track, name=f"{track.name} · group {start // 10 + 1}")
+            for first in range(0, max(len(active), 1), 10):
+                group = TherapyGroup.objects.create(track=track, name=f"{track.name} · group {first // 10 + 1}")
                 group.facilitators.add(clinicians[group_number % len(clinicians)])
                 group_number += 1
                 memberships.extend(
                     GroupMembership(group=group, patient_id=e.patient_id, start_date=e.start_date)
-                    for e in active[start : start + 10]
+                    for e in active[first : first + 10]
                 )
         GroupMembership.objects.bulk_create(memberships, batch_size=2000)
 

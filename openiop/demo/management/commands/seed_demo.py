@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from openiop.demo.builder import DemoAlreadyLoaded, build_demo_program
 
-
 ROLE_LABELS = [
     ("director", "program director: program overview, patients, people, audit log"),
     ("intake", "intake coordinator: people coming in"),
@@ -26,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same program")
 
     def handle(self, *args: Any, patients: int, seed: int, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo makes accounts with a known password: it does not run in production mode.")
         if patients < 1 or patients > 200_000:
             raise CommandError("--patients must be between 1 and 200000.")
         started = time.monotonic()
