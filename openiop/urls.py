@@ -17,6 +17,7 @@ urlpatterns = [
     path("program/", homes.program_overview, name="program_overview"),
     path("program/patients/", homes.program_patients, name="program_patients"),
     path("program/people/", accounts_views.people, name="people"),
+    path("program/people/<id:person_id>/", accounts_views.manage_person, name="manage_person"),
     path("program/audit/", audit_views.audit_log, name="audit_log"),
     path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),

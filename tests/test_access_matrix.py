@@ -99,6 +99,13 @@ MATRIX: dict[str, Rule] = {
         others=(lambda w, role: {"patient_id": w.quinn.pk}, lambda w, role: {"patient_id": w.olga.pk}),
         audits_patient=True,
     ),
+    "manage_person": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=lambda w, role: {"person_id": w.carla.pk},
+        others=(lambda w, role: {"person_id": w.oscar.pk}, lambda w, role: {"person_id": w.pat_user.pk}),
+        success=400,  # no action given: a clear 400; the actions are tested in test_accounts
+    ),
     "review_break_glass": Rule(
         roles=frozenset({"director"}),
         method="post",

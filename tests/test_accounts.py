@@ -269,3 +269,33 @@ def test_create_program_makes_the_first_director(db, settings, django_capture_on
         call_command("create_program", name="X", slug="other", director_username="bob",
                      director_email="not-an-email", stdout=StringIO())  # fmt: skip
     assert not User.objects.filter(username="bob").exists()
+
+
+def test_director_manages_staff_who_leave_or_lose_a_phone(world: World, client_for) -> None:
+    director = client_for(world.dora)
+    carla_client = client_for(world.carla)  # has an authenticator (sign_in gave her one)
+    url = reverse("manage_person", args=[world.carla.pk])
+
+    assert director.post(url, {"action": "reset-two-factor"}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=world.carla).exists()
+    # Her current session is no longer verified: she must enrol again.
+    assert carla_client.get(reverse("caseload"))["Location"].startswith(reverse("accounts:two_factor_setup"))
+
+    assert director.post(url, {"action": "deactivate"}).status_code == 302
+    world.carla.refresh_from_db()
+    assert not world.carla.is_active
+    assert login(Client(), "carla").status_code == 200  # refused, with the form again
+    assert director.post(url, {"action": "reactivate"}).status_code == 302
+    world.carla.refresh_from_db()
+    assert world.carla.is_active
+    actions = AuditEntry.objects.filter(actor=world.dora, record_type="accounts.user", record_id=str(world.carla.pk))
+    assert [entry.detail for entry in actions.order_by("seq")] == [
+        {"two_factor": "reset", "devices": 1},
+        {"active": False},
+        {"active": True},
+    ]
+    # A director cannot lock themselves out, and nobody else may do any of this.
+    own = director.post(reverse("manage_person", args=[world.dora.pk]), {"action": "deactivate"}, follow=True)
+    assert b"You cannot deactivate your own account." in own.content
+    assert client_for(world.cole).post(url, {"action": "deactivate"}).status_code == 404
+    assert director.post(url, {"action": "explode"}).status_code == 400

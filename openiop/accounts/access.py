@@ -25,7 +25,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from openiop.accounts.models import BreakGlassGrant, Role, User
+from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.scheduling.models import GroupMembership
@@ -158,3 +158,14 @@ def break_glass_grant_for_director(request: HttpRequest, grant_id: int) -> Break
     if grant is None:
         raise Http404
     return grant
+
+
+def staff_member_for_director(request: HttpRequest, person_id: int) -> User:
+    """A staff member of the director's own program; else Http404."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.DIRECTOR:
+        raise Http404
+    member = User.objects.filter(pk=person_id, program_id=person.program_pk, role__in=STAFF_ROLES).first()
+    if member is None:
+        raise Http404
+    return member

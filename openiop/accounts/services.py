@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -46,10 +47,10 @@ def invite_staff(
     """Create a staff account in the director's program and email a link to set
     its password. The account has no usable password until then."""
     if role not in STAFF_ROLES:
-        raise ServiceError("Only staff can be invited from this page.")
+        raise ServiceError(_("Only staff can be invited from this page."))
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
-            raise ServiceError("That username is taken.")
+            raise ServiceError(_("That username is taken."))
         person = User.objects.create(
             username=username,
             first_name=first_name,
@@ -70,9 +71,9 @@ def create_program(*, name: str, slug: str, director_username: str, director_ema
     How a clinic starts on a fresh installation (`manage.py create_program`)."""
     with transaction.atomic():
         if Program.objects.filter(slug=slug).exists():
-            raise ServiceError(f"A program with the short name {slug!r} exists already.")
+            raise ServiceError(_("A program with the short name %(slug)r exists already.") % {"slug": slug})
         if User.objects.filter(username__iexact=director_username).exists():
-            raise ServiceError(f"The username {director_username!r} is taken.")
+            raise ServiceError(_("The username %(name)r is taken.") % {"name": director_username})
         program = Program.objects.create(name=name, slug=slug)
         director = User.objects.create(
             username=director_username,
@@ -127,7 +128,7 @@ def accept_invitation(token: str, password: str) -> User:
             Invitation.objects.select_for_update().filter(token_hash=token_hash(token)).select_related("user").first()
         )
         if invitation is None or not invitation.is_usable():
-            raise ServiceError("This invitation link has expired or was already used.")
+            raise ServiceError(_("This invitation link has expired or was already used."))
         person = invitation.user
         person.set_password(password)
         person.save(update_fields=["password"])
@@ -167,9 +168,9 @@ def grant_break_glass(clinician: User, patient: Patient, reason: str) -> BreakGl
     (and live, if they have it open) until they review it."""
     reason = reason.strip()
     if clinician.role != Role.CLINICIAN or patient.program_id != clinician.program_id:
-        raise ServiceError("Break-glass access is for clinicians in this patient's program.")
+        raise ServiceError(_("Break-glass access is for clinicians in this patient's program."))
     if len(reason) < 10:
-        raise ServiceError("Say why you need this record (at least 10 characters).")
+        raise ServiceError(_("Say why you need this record (at least 10 characters)."))
     with transaction.atomic():
         grant = BreakGlassGrant.objects.create(
             clinician=clinician,
@@ -189,7 +190,8 @@ def grant_break_glass(clinician: User, patient: Patient, reason: str) -> BreakGl
             patient.program_id,
             {
                 "kind": "break-glass",
-                "text": f"{clinician.display_name} used break-glass access to record {patient.record_number}.",
+                "text": _("%(who)s used break-glass access to record %(record)s.")
+                % {"who": clinician.display_name, "record": patient.record_number},
             },
         )
     return grant
@@ -204,3 +206,26 @@ def review_break_glass(director: User, grant: BreakGlassGrant) -> None:
         grant.reviewed_at = timezone.now()
         grant.save(update_fields=["reviewed_by", "reviewed_at"])
         audit.record("update", actor=director, record=grant, patient=grant.patient, detail={"reviewed": True})
+
+
+def resend_invitation(director: User, person: User) -> IssuedInvitation:
+    if person.has_usable_password():
+        raise ServiceError(_("%(name)s has already set a password.") % {"name": person.display_name})
+    return issue_invitation(director, person)
+
+
+def reset_two_factor(director: User, person: User) -> None:
+    """For a lost phone: the person enrols a new authenticator at next sign-in."""
+    with transaction.atomic():
+        removed, _counts = TOTPDevice.objects.filter(user=person).delete()
+        audit.record("update", actor=director, record=person, detail={"two_factor": "reset", "devices": removed})
+
+
+def set_active(director: User, person: User, *, active: bool) -> None:
+    """Deactivate someone who left (they can no longer sign in), or bring them back."""
+    if person.pk == director.pk:
+        raise ServiceError(_("You cannot deactivate your own account."))
+    with transaction.atomic():
+        person.is_active = active
+        person.save(update_fields=["is_active"])
+        audit.record("update", actor=director, record=person, detail={"active": active})

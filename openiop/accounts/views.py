@@ -256,3 +256,33 @@ def review_break_glass(request: HttpRequest, grant_id: int) -> HttpResponse:
     services.review_break_glass(_person(request), grant)
     messages.success(request, _("Marked as reviewed."))
     return redirect("program_overview")
+
+
+@role_required(Role.DIRECTOR)
+@require_POST
+def manage_person(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The director's actions on one staff member: resend the invitation,
+    reset two-factor (lost phone), deactivate or reactivate."""
+    director = _person(request)
+    person = access.staff_member_for_director(request, person_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "resend":
+            issued = services.resend_invitation(director, person)
+            messages.success(request, _("A new invitation link was sent: %(url)s") % {"url": issued.url})
+        elif action == "reset-two-factor":
+            services.reset_two_factor(director, person)
+            messages.success(
+                request,
+                _("%(name)s will set up two-factor sign-in again when they next sign in.")
+                % {"name": person.display_name},
+            )
+        elif action in ("deactivate", "reactivate"):
+            services.set_active(director, person, active=action == "reactivate")
+            messages.success(request, _("Saved."))
+        else:
+            return render(request, "errors/400.html", status=400)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return redirect("people")
+    return redirect("people")
