@@ -140,7 +140,12 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 elif _database["ENGINE"] not in ("django.db.backends.postgresql",):
     raise ImproperlyConfigured("DATABASE_URL must point at SQLite (sqlite:///path) or PostgreSQL (postgres://...).")
 _database["ATOMIC_REQUESTS"] = False
-_database["TEST"] = {"NAME": env_str("OPENIOP_TEST_DATABASE_NAME") or None}
+# Tests on SQLite use a file, not shared memory, so that concurrent writers
+# wait for the lock as they do in a deployment instead of failing.
+_test_name = env_str("OPENIOP_TEST_DATABASE_NAME") or (
+    str(VAR_DIR / "test.sqlite3") if _database["ENGINE"] == "django.db.backends.sqlite3" else None
+)
+_database["TEST"] = {"NAME": _test_name}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -68,6 +68,7 @@ MATRIX: dict[str, Rule] = {
     # for everyone signed in
     "home": Rule(roles=frozenset(ROLES), success=302),
     "accounts:logout": Rule(roles=frozenset(ROLES), method="post", success=302, anonymous=302),
+    "accounts:password_change": Rule(roles=frozenset(ROLES)),
     "accounts:session_status": Rule(roles=frozenset(ROLES), anonymous=401),
     "accounts:keepalive": Rule(roles=frozenset(ROLES), method="post", anonymous=401),
     # two-factor pages send the already-verified (and non-staff) on to their home

@@ -299,3 +299,20 @@ def test_director_manages_staff_who_leave_or_lose_a_phone(world: World, client_f
     assert b"You cannot deactivate your own account." in own.content
     assert client_for(world.cole).post(url, {"action": "deactivate"}).status_code == 404
     assert director.post(url, {"action": "explode"}).status_code == 400
+
+
+def test_change_password(world: World, client_for) -> None:
+    client = client_for(world.pat_user)
+    wrong = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "nope", "new_password1": "fresh-passphrase-77", "new_password2": "fresh-passphrase-77"},
+    )
+    assert wrong.status_code == 400 and b"Your old password was entered incorrectly" in wrong.content
+    done = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "fresh-passphrase-77", "new_password2": "fresh-passphrase-77"},
+    )
+    assert done.status_code == 302
+    assert client.get(reverse("intake:patient_today")).status_code == 200  # still signed in here
+    assert login(Client(), "pat", "fresh-passphrase-77").status_code == 302
+    assert AuditEntry.objects.filter(actor=world.pat_user, detail__password="changed").exists()

@@ -190,3 +190,36 @@ def test_client_address_behind_a_trusted_proxy(world: World, client_for, setting
     client.get(chart, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
     # The proxy's own hop, not what the client claimed first.
     assert AuditEntry.objects.latest("seq").client_address == "198.51.100.7"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_form_one_chain(world: World) -> None:
+    """Writers in parallel threads (own connections) still append one unbroken chain."""
+    import threading
+
+    from django.db import connection
+
+    errors: list[BaseException] = []
+
+    def writer(patient_id: int) -> None:
+        from openiop.intake.models import Patient
+
+        try:
+            patient = Patient.objects.get(pk=patient_id)
+            for _ in range(10):
+                audit.record("read", actor=world.dora, record=patient, patient=patient)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    before = AuditHead.objects.get(pk=1).last_seq if AuditHead.objects.filter(pk=1).exists() else 0
+    threads = [threading.Thread(target=writer, args=(p.pk,)) for p in (world.pat, world.quinn, world.rae, world.pat)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    seqs = list(AuditEntry.objects.filter(seq__gt=before).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(before + 1, before + 41))
+    assert verify()[0] == 0

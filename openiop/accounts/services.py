@@ -229,3 +229,7 @@ def set_active(director: User, person: User, *, active: bool) -> None:
         person.is_active = active
         person.save(update_fields=["is_active"])
         audit.record("update", actor=director, record=person, detail={"active": active})
+
+
+def record_password_change(person: User) -> None:
+    audit.record("update", actor=person, record=person, detail={"password": "changed"})

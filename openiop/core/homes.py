@@ -71,11 +71,13 @@ def program_overview(request: HttpRequest) -> HttpResponse:
         .order_by("last_name", "first_name")
     )
     grants = BreakGlassGrant.objects.filter(patient__program_id=director.program_pk, reviewed_at__isnull=True)
+    grants = grants.select_related("clinician", "patient")
+    audit.record_reads_of_list(director, [grant.patient for grant in grants], purpose="break-glass-review")
     context = {
         "tracks": tracks,
         "active_total": Patient.objects.filter(program_id=director.program_pk).filter(active).distinct().count(),
         "clinicians": clinicians,
-        "grants": grants.select_related("clinician", "patient"),
+        "grants": grants,
     }
     return render(request, "core/program_overview.html", context)
 
