@@ -59,6 +59,7 @@ def test_throttling_after_repeated_wrong_passwords(world: World, client: Client,
     locked = login(client, "pat", "wrong")
     assert locked.status_code == 429
     assert b"Too many sign-in attempts" in locked.content
+    assert b"Try again in 15 minutes" in locked.content
     # Even the right password is refused while locked out...
     assert login(client, "pat").status_code == 429
     assert "_auth_user_id" not in client.session

@@ -223,3 +223,14 @@ def test_concurrent_writers_form_one_chain(world: World) -> None:
     seqs = list(AuditEntry.objects.filter(seq__gt=before).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(before + 1, before + 41))
     assert verify()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("remote", "stored"),
+    [("::ffff:192.0.2.5", "192.0.2.5"), ("2001:db8::1", "2001:db8::1"), ("not-an-address", None)],
+)
+def test_client_addresses_are_stored_in_one_form(world: World, client_for, remote: str, stored: str | None) -> None:
+    client_for(world.dora).get(reverse("intake:patient_chart", args=[world.pat.pk]), REMOTE_ADDR=remote)
+    entry = AuditEntry.objects.latest("seq")
+    assert entry.client_address == stored
+    assert verify()[0] == 0  # what the database gives back hashes the same

@@ -16,10 +16,17 @@ def client_address(request: HttpRequest) -> str | None:
     if settings.TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
         address = forwarded or address
+    if not address:
+        return None
     try:
-        return str(ipaddress.ip_address(address)) if address else None
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return None
+    # An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d; store the
+    # IPv4 form, which every database prints back the same way (the hash needs that).
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return str(parsed)
 
 
 class AuditContextMiddleware:
