@@ -48,14 +48,14 @@ def test_passwords_are_hashed_with_argon2(world: World) -> None:
 
 def test_wrong_password_gives_a_clear_message(world: World, client: Client) -> None:
     response = login(client, "pat", "nope")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"That username and password do not match" in response.content
     assert "_auth_user_id" not in client.session
 
 
 def test_throttling_after_repeated_wrong_passwords(world: World, client: Client, settings) -> None:
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert login(client, "pat", "wrong").status_code == 200
+        assert login(client, "pat", "wrong").status_code == 400
     locked = login(client, "pat", "wrong")
     assert locked.status_code == 429
     assert b"Too many sign-in attempts" in locked.content
@@ -285,7 +285,7 @@ def test_director_manages_staff_who_leave_or_lose_a_phone(world: World, client_f
     assert director.post(url, {"action": "deactivate"}).status_code == 302
     world.carla.refresh_from_db()
     assert not world.carla.is_active
-    assert login(Client(), "carla").status_code == 200  # refused, with the form again
+    assert login(Client(), "carla").status_code == 400  # refused, with the form again
     assert director.post(url, {"action": "reactivate"}).status_code == 302
     world.carla.refresh_from_db()
     assert world.carla.is_active

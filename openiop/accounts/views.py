@@ -26,7 +26,7 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 
 from openiop.accounts import access, services
-from openiop.accounts.decorators import role_required
+from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.forms import BreakGlassForm, CodeForm, InviteStaffForm, SignInForm
 from openiop.accounts.middleware import LAST_ACTIVITY_KEY
 from openiop.accounts.models import Role, User
@@ -50,6 +50,10 @@ class SignInView(auth_views.LoginView):
         context["idle_minutes"] = settings.IDLE_LOGOUT_SECONDS // 60
         return context
 
+    def form_invalid(self, form: Any) -> HttpResponse:
+        # Like every other form here: bad input is a 400 with the form and its message.
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 class SignOutView(auth_views.LogoutView):
     template_name = "accounts/logged_out.html"
@@ -60,17 +64,12 @@ class SignOutView(auth_views.LogoutView):
         return super().post(request, *args, **kwargs)
 
 
-def _person(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 @require_http_methods(["GET", "POST"])
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Second step of a staff sign-in: the code from their authenticator."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    person = _person(request)
+    person = acting_person(request)
     if not person.is_program_staff or person.is_verified():  # type: ignore[attr-defined]
         return redirect(_safe_next(request, reverse("home")))
     if not any(devices_for_user(person)):
@@ -109,7 +108,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Staff enrol an authenticator app before they can reach patient data."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    person = _person(request)
+    person = acting_person(request)
     if not person.is_program_staff or person.is_verified():  # type: ignore[attr-defined]
         return redirect(_safe_next(request, reverse("home")))
     if any(devices_for_user(person)):
@@ -155,7 +154,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        services.record_password_change(_person(self.request))
+        services.record_password_change(acting_person(self.request))
         messages.success(self.request, _("Your password is changed."))
         return response
 
@@ -211,7 +210,7 @@ def keepalive(request: HttpRequest) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def people(request: HttpRequest) -> HttpResponse:
     """The program's people, and inviting staff."""
-    director = _person(request)
+    director = acting_person(request)
     form = InviteStaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -241,7 +240,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def break_glass(request: HttpRequest) -> HttpResponse:
     """Emergency access to a record outside the clinician's caseload."""
-    clinician = _person(request)
+    clinician = acting_person(request)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         patient = access.patient_by_record_number_for_break_glass(clinician, form.cleaned_data["record_number"])
@@ -267,7 +266,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_break_glass(request: HttpRequest, grant_id: int) -> HttpResponse:
     grant = access.break_glass_grant_for_director(request, grant_id)
-    services.review_break_glass(_person(request), grant)
+    services.review_break_glass(acting_person(request), grant)
     messages.success(request, _("Marked as reviewed."))
     return redirect("program_overview")
 
@@ -277,7 +276,7 @@ def review_break_glass(request: HttpRequest, grant_id: int) -> HttpResponse:
 def manage_person(request: HttpRequest, person_id: int) -> HttpResponse:
     """The director's actions on one staff member: resend the invitation,
     reset two-factor (lost phone), deactivate or reactivate."""
-    director = _person(request)
+    director = acting_person(request)
     person = access.staff_member_for_director(request, person_id)
     action = request.POST.get("action", "")
     try:
