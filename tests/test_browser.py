@@ -53,7 +53,8 @@ def sign_in(page: Page, base: str, username: str) -> None:
 def test_idle_warning_then_automatic_log_off(transactional_db, world: World, live_server, browser, settings) -> None:
     settings.IDLE_LOGOUT_SECONDS = 8
     settings.IDLE_WARNING_SECONDS = 4
-    page = browser.new_page()
+    context = browser.new_context()
+    page = context.new_page()
     sign_in(page, live_server.url, "pat")
     expect(page.get_by_role("heading", name="Hello, Pat")).to_be_visible()
     dialog = page.locator("#idle-warning")
@@ -66,6 +67,15 @@ def test_idle_warning_then_automatic_log_off(transactional_db, world: World, liv
     page.wait_for_timeout(2500)
     assert page.url.endswith(reverse("intake:patient_today"))
 
+    # Busy in another tab: when this tab's countdown ends it asks the server,
+    # finds the session alive, and stays signed in.
+    expect(dialog).to_be_visible(timeout=8000)
+    other_tab = page.context.new_page()
+    other_tab.goto(live_server.url + reverse("intake:patient_today"))
+    expect(dialog).to_be_hidden(timeout=8000)
+    assert page.url.endswith(reverse("intake:patient_today"))
+    other_tab.close()
+
     # Ignored, the warning runs out and the person is signed out.
     expect(dialog).to_be_visible(timeout=8000)
     page.wait_for_url(lambda url: "/accounts/login/" in url and "idle=1" in url, timeout=10000)
@@ -73,7 +83,7 @@ def test_idle_warning_then_automatic_log_off(transactional_db, world: World, liv
     # The server ended the session too: the page is not reachable any more.
     page.goto(live_server.url + reverse("intake:patient_today"))
     assert "/accounts/login/" in page.url
-    page.close()
+    context.close()
 
 
 @pytest.mark.parametrize("username", ["dora", "ivan", "carla", "pat", "fay"])

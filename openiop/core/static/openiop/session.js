@@ -36,20 +36,36 @@ function schedule(secondsLeft) {
   timer = setTimeout(check, Math.max(0, secondsLeft - warningSeconds) * 1000);
 }
 
-async function check() {
-  let secondsLeft = 0;
+// Seconds until the server ends the session; null when it already has.
+async function secondsLeftOnServer(fallback) {
   try {
     const response = await fetch(body.dataset.sessionUrl, {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     });
-    if (response.status === 401) return signOut();
-    secondsLeft = (await response.json()).seconds_left;
+    if (response.status === 401) return null;
+    return (await response.json()).seconds_left;
   } catch (error) {
-    secondsLeft = warningSeconds; // offline: warn anyway, the server decides.
+    return fallback; // offline: go by this page's own clock; the server decides anyway.
   }
+}
+
+async function check() {
+  const secondsLeft = await secondsLeftOnServer(warningSeconds);
+  if (secondsLeft === null) return signOut();
   if (secondsLeft > warningSeconds + 1) return schedule(secondsLeft);
   warn(secondsLeft);
+}
+
+// At the end of the countdown, ask once more: the person may have been busy
+// in another tab, and then this tab must not sign them out.
+async function countdownEnded() {
+  const secondsLeft = await secondsLeftOnServer(0);
+  if (secondsLeft !== null && secondsLeft > 1) {
+    dialog.close();
+    return schedule(secondsLeft);
+  }
+  signOut();
 }
 
 function warn(secondsLeft) {
@@ -62,7 +78,7 @@ function warn(secondsLeft) {
     countdown.textContent = String(Math.max(0, left));
     if (left <= 0) {
       clearInterval(ticker);
-      signOut();
+      countdownEnded();
     }
   }, 1000);
 }
