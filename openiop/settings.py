@@ -219,6 +219,7 @@ OTP_TOTP_ISSUER = env_str("OPENIOP_TOTP_ISSUER", "OpenIOP")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenIOP <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _email_host = env_str("EMAIL_HOST")
+EMAIL_CONFIGURED = bool(_email_host)
 if _email_host:
     MAILERS = {
         "default": {

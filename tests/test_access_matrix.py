@@ -158,7 +158,9 @@ def test_role_on_own_record(world: World, client_for, name: str, role: str) -> N
         if rule.audits_patient:
             entry = AuditEntry.objects.order_by("-seq").first()
             assert entry is not None and AuditEntry.objects.count() > before
-            assert entry.action == "read" and entry.actor == world.person(role) and entry.patient_id is not None
+            assert entry.action == "read" and entry.actor == world.person(role)
+            kwargs = rule.own(world, role) if rule.own else {}
+            assert entry.patient_id == kwargs.get("patient_id", world.pat.pk)  # the record asked for
     else:
         assert response.status_code == 404, f"{name} gave {response.status_code} to {role}"
         if rule.audits_patient:

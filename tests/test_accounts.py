@@ -63,8 +63,10 @@ def test_throttling_after_repeated_wrong_passwords(world: World, client: Client,
     # Even the right password is refused while locked out...
     assert login(client, "pat").status_code == 429
     assert "_auth_user_id" not in client.session
-    # ...but the lock is on that username from that address, not on everyone.
+    # ...but the lock is on that username from that address, not on everyone:
+    # another person from the same address, and the same person from another.
     assert login(Client(), "quinn").status_code == 302
+    assert login(Client(REMOTE_ADDR="198.51.100.23"), "pat").status_code == 302
 
 
 def test_patient_signs_in_without_two_factor_and_lands_on_today(world: World, client: Client) -> None:
@@ -317,3 +319,46 @@ def test_change_password(world: World, client_for) -> None:
     assert client.get(reverse("intake:patient_today")).status_code == 200  # still signed in here
     assert login(Client(), "pat", "fresh-passphrase-77").status_code == 302
     assert AuditEntry.objects.filter(actor=world.pat_user, detail__password="changed").exists()
+
+
+def test_a_second_session_never_sees_the_secret_being_enrolled(world: World) -> None:
+    victim, attacker = Client(), Client()
+    login(victim, "carla")
+    login(attacker, "carla")  # someone else who has her password
+    victim.get(reverse("accounts:two_factor_setup"))
+    attacker.get(reverse("accounts:two_factor_setup"))
+    victim_device = TOTPDevice.objects.get(pk=victim.session["openiop_pending_totp_device"])
+    attacker_device = TOTPDevice.objects.get(pk=attacker.session["openiop_pending_totp_device"])
+    assert victim_device.key != attacker_device.key
+    # Reloading keeps one's own secret (the app already scanned it).
+    victim.get(reverse("accounts:two_factor_setup"))
+    assert victim.session["openiop_pending_totp_device"] == victim_device.pk
+    assert victim.post(reverse("accounts:two_factor_setup"), {"code": current_code(victim_device)}).status_code == 302
+    # Every other pending secret dies with the confirmation.
+    assert not TOTPDevice.objects.filter(pk=attacker_device.pk).exists()
+    fresh = Client()
+    login(fresh, "carla")
+    assert fresh.post(reverse("accounts:two_factor"), {"code": current_code(attacker_device)}).status_code == 400
+    assert fresh.get(reverse("caseload")).status_code == 302
+
+
+@pytest.mark.parametrize("email_configured", [True, False])
+def test_the_director_sees_the_invitation_link_only_without_a_mail_server(
+    world: World, client_for, settings, email_configured: bool
+) -> None:
+    settings.EMAIL_CONFIGURED = email_configured
+    form = {"first_name": "Nia", "last_name": "O", "email": "nia@example.org", "username": "nia", "role": "intake"}
+    page = client_for(world.dora).post(reverse("people"), form, follow=True)
+    assert (b"/accounts/invitation/" in page.content) is not email_configured
+    assert (b"No mail server is set up" in page.content) is not email_configured
+
+
+def test_password_reset_is_audited(world: World, client: Client) -> None:
+    client.post(reverse("accounts:password_reset"), {"email": "pat@example.org"})
+    link = re.search(r"https?://[^/]+(/accounts/reset/[^/]+/[^/]+/)", str(mail.outbox[0].body))
+    assert link is not None
+    form_page = client.get(link.group(1), follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "reset-pass-4242", "new_password2": "reset-pass-4242"}
+    )
+    assert AuditEntry.objects.filter(actor=world.pat_user, detail__password="reset by email").exists()

@@ -234,3 +234,33 @@ def test_client_addresses_are_stored_in_one_form(world: World, client_for, remot
     entry = AuditEntry.objects.latest("seq")
     assert entry.client_address == stored
     assert verify()[0] == 0  # what the database gives back hashes the same
+
+
+def test_family_home_is_a_read_of_each_shared_patient(world: World, client_for) -> None:
+    client_for(world.fay).get(reverse("intake:family_home"))
+    entry = AuditEntry.objects.get(actor=world.fay, detail__purpose="family-home")
+    assert entry.patient == world.pat
+
+
+def test_a_removed_chain_head_is_reported_and_the_log_keeps_working(world: World) -> None:
+    entries = [audit.record("read", actor=world.dora, record=p, patient=p) for p in (world.pat, world.quinn, world.rae)]
+    AuditEntry.objects.filter(pk=entries[-1].pk)._raw_delete(AuditEntry.objects.db)
+    AuditHead.objects.filter(pk=1).delete()
+    code, message = verify()
+    assert code == 1 and "the chain head (audit_audithead) is missing" in message
+    # The next audited action still works, chains on, and leaves a flagged trace.
+    entry = audit.record("read", actor=world.dora, record=world.pat, patient=world.pat)
+    rebuilt = AuditEntry.objects.get(record_type="audit.audithead")
+    assert rebuilt.flagged and rebuilt.seq == entries[1].seq + 1 and entry.seq == rebuilt.seq + 1
+    code, message = verify()
+    assert code == 1 and f"rebuilt at entry #{rebuilt.seq}" in message and f"after #{entries[1].seq}" in message
+
+
+@pytest.mark.parametrize(
+    ("remote", "stored"),
+    [("fe80::1%eth0", "fe80::1"), ("::102:304", "::102:304"), ("::ffff:0:1.2.3.4", "::ffff:0:102:304")],
+)
+def test_unusual_ipv6_forms_round_trip(world: World, client_for, remote: str, stored: str) -> None:
+    client_for(world.dora).get(reverse("intake:patient_chart", args=[world.pat.pk]), REMOTE_ADDR=remote)
+    assert AuditEntry.objects.latest("seq").client_address == stored
+    assert verify()[0] == 0

@@ -106,3 +106,19 @@ def test_bad_page_number_is_handled(world: World, client_for) -> None:
     for page in ("abc", "-3", "99999999999999999999"):
         assert client.get(reverse("program_patients"), {"page": page}).status_code == 200
         assert client.get(reverse("audit_log"), {"page": page}).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["%00", "a" * 101])
+def test_bad_patient_search_is_400(world: World, client_for, query: str) -> None:
+    from urllib.parse import unquote
+
+    response = client_for(world.dora).get(reverse("program_patients"), {"q": unquote(query)})
+    assert response.status_code == 400
+    assert b"errors" in response.content
+
+
+def test_signed_in_with_next_pointing_at_the_login_page(world: World, client_for) -> None:
+    client = client_for(world.pat_user)
+    for next_ in ("/accounts/login/", "/accounts/login/?next=/accounts/login/"):
+        response = client.get(reverse("accounts:login"), {"next": next_})
+        assert response.status_code == 302 and response["Location"] == "/"

@@ -53,7 +53,21 @@ def test_same_seed_same_program_other_seed_other_program() -> None:
 
 
 @pytest.mark.django_db
-def test_demo_program_shape() -> None:
+def test_adolescents_are_13_to_17_when_they_start() -> None:
+    for seed_value in range(1, 6):
+        with transaction.atomic():
+            seed(200, seed_value)
+            for enrollment in Enrollment.objects.select_related("patient", "track"):
+                age = enrollment.patient.age_on(enrollment.start_date)
+                if enrollment.track.population == Population.ADOLESCENT:
+                    assert 13 <= age <= 17, (seed_value, enrollment.patient.record_number, age)
+                else:
+                    assert age >= 18
+            transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_demo_program_of_sixty() -> None:
     output = seed(60, 1)
     assert "60 patients" in output
     assert User.objects.filter(role=Role.CLINICIAN).count() == 5
@@ -62,7 +76,7 @@ def test_demo_program_shape() -> None:
     for enrollment in Enrollment.objects.select_related("patient", "track"):
         age = enrollment.patient.age_on(enrollment.start_date)
         if enrollment.track.population == Population.ADOLESCENT:
-            assert 12 <= age <= 17
+            assert 13 <= age <= 17
         else:
             assert age >= 18
     # Groups never exceed 10 and never mix tracks.

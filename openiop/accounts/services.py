@@ -138,11 +138,16 @@ def accept_invitation(token: str, password: str) -> User:
     return person
 
 
-def start_totp_enrolment(user: User) -> TOTPDevice:
-    """The authenticator the person is about to set up (created once, reused
-    on reload until confirmed)."""
+def start_totp_enrolment(user: User, pending_device_id: object) -> TOTPDevice:
+    """The authenticator this session is setting up.
+
+    Each session gets its own secret (reused on reload, by the id the caller
+    keeps in the session), so a second session signed in with the same
+    password never sees the secret the person is scanning."""
     with transaction.atomic():
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+        device = None
+        if isinstance(pending_device_id, int):
+            device = TOTPDevice.objects.filter(pk=pending_device_id, user=user, confirmed=False).first()
         if device is None:
             device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device
@@ -156,6 +161,8 @@ def confirm_totp_enrolment(request_user: User, device: TOTPDevice, code: str, re
             return False
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+        # Secrets other sessions were shown are worthless from now on.
+        TOTPDevice.objects.filter(user=request_user, confirmed=False).delete()
         audit.record("update", actor=request_user, record=request_user, detail={"two_factor": "enrolled"})
     otp_login(request, device)
     return True
@@ -231,5 +238,5 @@ def set_active(director: User, person: User, *, active: bool) -> None:
         audit.record("update", actor=director, record=person, detail={"active": active})
 
 
-def record_password_change(person: User) -> None:
-    audit.record("update", actor=person, record=person, detail={"password": "changed"})
+def record_password_change(person: User, *, how: str = "changed") -> None:
+    audit.record("update", actor=person, record=person, detail={"password": how})

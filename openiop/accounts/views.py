@@ -50,6 +50,12 @@ class SignInView(auth_views.LoginView):
         context["idle_minutes"] = settings.IDLE_LOGOUT_SECONDS // 60
         return context
 
+    def get_redirect_url(self) -> str:
+        # ?next= pointing back at this page would make Django's LoginView
+        # raise (a redirect loop for the signed-in); go home instead.
+        url = super().get_redirect_url()
+        return "" if url.split("?", 1)[0] == self.request.path else url
+
     def form_invalid(self, form: Any) -> HttpResponse:
         # Like every other form here: bad input is a 400 with the form and its message.
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -96,6 +102,9 @@ def _throttled(devices: Iterable[Device]) -> bool:
     return any(not device.verify_is_allowed()[0] for device in devices)
 
 
+PENDING_DEVICE_KEY = "openiop_pending_totp_device"
+
+
 def _qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = BytesIO()
@@ -113,7 +122,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return redirect(_safe_next(request, reverse("home")))
     if any(devices_for_user(person)):
         return redirect("accounts:two_factor")
-    device = services.start_totp_enrolment(person)
+    device = services.start_totp_enrolment(person, request.session.get(PENDING_DEVICE_KEY))
+    request.session[PENDING_DEVICE_KEY] = device.pk
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _throttled([device]):
         form.add_error("code", THROTTLED)
@@ -179,6 +189,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: SetPasswordForm) -> HttpResponse:  # type: ignore[type-arg]
         response = super().form_valid(form)
+        services.record_password_change(form.user, how="reset by email")
         # A new password also lifts a sign-in lock-out for that person.
         axes_reset(username=form.user.get_username())
         return response
@@ -206,6 +217,23 @@ def keepalive(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"signed_in": True, "seconds_left": settings.IDLE_LOGOUT_SECONDS})
 
 
+def _tell_about_invitation(request: HttpRequest, issued: services.IssuedInvitation) -> None:
+    """The link itself is a key to the account: it goes only to the person's
+    email. Only where no mail server is set up (a demo, a trial) does the
+    director see it, to pass on by hand."""
+    values = {"email": issued.invitation.user.email, "days": settings.INVITATION_DAYS, "url": issued.url}
+    if settings.EMAIL_CONFIGURED:
+        messages.success(request, _("Invitation sent to %(email)s. The link works for %(days)d days.") % values)
+    else:
+        messages.warning(
+            request,
+            _(
+                "No mail server is set up, so nothing was emailed. Give %(email)s this link (it works for %(days)d days): %(url)s"
+            )
+            % values,
+        )
+
+
 @role_required(Role.DIRECTOR)
 @require_http_methods(["GET", "POST"])
 def people(request: HttpRequest) -> HttpResponse:
@@ -218,11 +246,7 @@ def people(request: HttpRequest) -> HttpResponse:
         except services.ServiceError as error:
             form.add_error("username", str(error))
         else:
-            messages.success(
-                request,
-                _("Invitation sent to %(email)s. The link works for %(days)d days: %(url)s")
-                % {"email": issued.invitation.user.email, "days": settings.INVITATION_DAYS, "url": issued.url},
-            )
+            _tell_about_invitation(request, issued)
             return redirect("people")
     staff = (
         User.objects.filter(program_id=director.program_pk, role__in=[Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN])
@@ -281,8 +305,7 @@ def manage_person(request: HttpRequest, person_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "resend":
-            issued = services.resend_invitation(director, person)
-            messages.success(request, _("A new invitation link was sent: %(url)s") % {"url": issued.url})
+            _tell_about_invitation(request, services.resend_invitation(director, person))
         elif action == "reset-two-factor":
             services.reset_two_factor(director, person)
             messages.success(

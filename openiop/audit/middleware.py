@@ -19,7 +19,7 @@ def client_address(request: HttpRequest) -> str | None:
     if not address:
         return None
     try:
-        parsed = ipaddress.ip_address(address)
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
     except ValueError:
         return None
     # An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d; store the

@@ -53,7 +53,9 @@ class AuditEntry(models.Model):
     program = models.ForeignKey("accounts.Program", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     detail = models.JSONField(default=dict, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
+    # Text, not an inet column: the value must come back exactly as it was
+    # hashed (PostgreSQL rewrites some IPv6 forms). Normalised before storing.
+    client_address = models.CharField(max_length=45, null=True, blank=True)
     flagged = models.BooleanField(default=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)

@@ -96,26 +96,47 @@ def _append(pending: list[dict[str, Any]]) -> list[AuditEntry]:
         return entries
     with transaction.atomic():
         head = _locked_head()
-        seq, prev_hash = head.last_seq, head.last_hash
-        for fields in pending:
-            seq += 1
-            fields = {**fields, "seq": seq, "prev_hash": prev_hash}
-            entry = AuditEntry(**fields, hash=chain.entry_hash(serialize(fields)))
-            prev_hash = entry.hash
-            entries.append(entry)
-        AuditEntry.objects.bulk_create(entries)
-        head.last_seq, head.last_hash = seq, prev_hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        _chain_onto(head, pending, entries)
     return entries
+
+
+def _chain_onto(head: AuditHead, pending: list[dict[str, Any]], out: list[AuditEntry] | None = None) -> AuditHead:
+    """Number and link `pending` after the (locked) head, insert, move the head."""
+    entries = out if out is not None else []
+    seq, prev_hash = head.last_seq, head.last_hash
+    for fields in pending:
+        seq += 1
+        fields = {**fields, "seq": seq, "prev_hash": prev_hash}
+        entry = AuditEntry(**fields, hash=chain.entry_hash(serialize(fields)))
+        prev_hash = entry.hash
+        entries.append(entry)
+    AuditEntry.objects.bulk_create(entries)
+    head.last_seq, head.last_hash = seq, prev_hash
+    head.save(update_fields=["last_seq", "last_hash"])
+    return head
 
 
 def _locked_head() -> AuditHead:
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
         # The migration creates the head; a test database flushed between
-        # tests loses it, so start a new chain then.
-        head, _ = AuditHead.objects.get_or_create(pk=1, defaults={"last_hash": chain.GENESIS_HASH})
+        # tests loses it with every entry. If entries remain, someone removed
+        # the head: carry on from the last entry (so the log keeps working),
+        # and say so in a flagged entry, which the director's log shows.
+        last = AuditEntry.objects.order_by("-seq").first()
+        AuditHead.objects.get_or_create(
+            pk=1,
+            defaults={
+                "last_seq": last.seq if last else 0,
+                "last_hash": last.hash if last else chain.GENESIS_HASH,
+            },
+        )
         head = AuditHead.objects.select_for_update().get(pk=1)
+        if last is not None:
+            rebuilt = _fields(
+                "update", None, "audit.audithead", 1, None, None, {"head": "rebuilt", "after_seq": last.seq}, True
+            )
+            head = _chain_onto(head, [rebuilt])
     return head
 
 

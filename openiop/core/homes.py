@@ -3,11 +3,13 @@ coordinator's incoming list, the director's program overview."""
 
 from __future__ import annotations
 
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from openiop.accounts import access
@@ -19,6 +21,10 @@ from openiop.intake.models import EnrollmentStatus, Patient
 from openiop.scheduling.models import TherapyGroup, Track
 
 
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or record number"), required=False, max_length=100)
+
+
 def _audit_list_read(request: HttpRequest, purpose: str, patients: list[Patient]) -> None:
     audit.record_reads_of_list(acting_person(request), patients, purpose=purpose)
 
@@ -28,14 +34,14 @@ def _audit_list_read(request: HttpRequest, purpose: str, patients: list[Patient]
 def caseload(request: HttpRequest) -> HttpResponse:
     clinician = acting_person(request)
     patients = list(queries.with_list_details(access.patients_in_care_of(clinician)))
-    _audit_list_read(request, "caseload", patients)
+    grants = list(
+        BreakGlassGrant.objects.filter(clinician=clinician, expires_at__gt=timezone.now()).select_related("patient")
+    )
+    _audit_list_read(request, "caseload", patients + [grant.patient for grant in grants])
     groups = (
         TherapyGroup.objects.filter(facilitators=clinician)
         .select_related("track")
         .annotate(members=Count("memberships", filter=Q(memberships__end_date__isnull=True)))
-    )
-    grants = BreakGlassGrant.objects.filter(clinician=clinician, expires_at__gt=timezone.now()).select_related(
-        "patient"
     )
     return render(
         request,
@@ -85,7 +91,10 @@ def program_overview(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DIRECTOR)
 @require_GET
 def program_patients(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    search = PatientSearchForm(request.GET)
+    if not search.is_valid():
+        return render(request, "core/program_patients.html", {"page": None, "query": "", "form": search}, status=400)
+    query = search.cleaned_data["q"]
     patients = access.patients_in_care_of(request.user)
     if query:
         patients = patients.filter(
@@ -95,4 +104,4 @@ def program_patients(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     _audit_list_read(request, "program-patients", list(page.object_list))
-    return render(request, "core/program_patients.html", {"page": page, "query": query})
+    return render(request, "core/program_patients.html", {"page": page, "query": query, "form": search})

@@ -169,7 +169,9 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
         for index, account in enumerate(patient_users):
             track = tracks[index % len(tracks)]
             adolescent = track.population == Population.ADOLESCENT
-            age = rng.randint(13, 17) if adolescent else rng.randint(19, 68)
+            # Ages today; enrollments start up to 30 weeks back, so an adolescent
+            # of 14 today was at least 13 then, and an adult of 19 at least 18.
+            age = rng.randint(14, 17) if adolescent else rng.randint(19, 68)
             birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
             patient_rows.append(
                 Patient(

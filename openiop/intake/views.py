@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from openiop.accounts import access
-from openiop.accounts.decorators import STAFF, role_required
+from openiop.accounts.decorators import STAFF, acting_person, role_required
 from openiop.accounts.models import Role
+from openiop.audit import services as audit
 from openiop.audit.models import AuditEntry
 from openiop.intake import queries
 
@@ -61,7 +62,9 @@ def patient_today(request: HttpRequest) -> HttpResponse:
 @role_required(Role.FAMILY)
 @require_GET
 def family_home(request: HttpRequest) -> HttpResponse:
-    grants = access.families_of(request.user)  # type: ignore[arg-type]
+    person = acting_person(request)
+    grants = list(access.families_of(person))
+    audit.record_reads_of_list(person, [grant.patient for grant in grants], purpose="family-home")
     return render(request, "intake/family_home.html", {"grants": grants})
 
 
