@@ -50,11 +50,12 @@ class SignInView(auth_views.LoginView):
         context["idle_minutes"] = settings.IDLE_LOGOUT_SECONDS // 60
         return context
 
-    def get_redirect_url(self) -> str:
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         # ?next= pointing back at this page would make Django's LoginView
         # raise (a redirect loop for the signed-in); go home instead.
-        url = super().get_redirect_url()
-        return "" if url.split("?", 1)[0] == self.request.path else url
+        request = request or self.request
+        url = super().get_redirect_url(request)
+        return "" if url.split("?", 1)[0] == request.path else url
 
     def form_invalid(self, form: Any) -> HttpResponse:
         # Like every other form here: bad input is a 400 with the form and its message.
@@ -228,7 +229,8 @@ def _tell_about_invitation(request: HttpRequest, issued: services.IssuedInvitati
         messages.warning(
             request,
             _(
-                "No mail server is set up, so nothing was emailed. Give %(email)s this link (it works for %(days)d days): %(url)s"
+                "No mail server is set up, so nothing was emailed. "
+                "Give %(email)s this link (it works for %(days)d days): %(url)s"
             )
             % values,
         )
