@@ -91,18 +91,15 @@ def _fields(
 
 def _append(pending: list[dict[str, Any]]) -> list[AuditEntry]:
     """Chain the entries onto the log under the head's lock."""
-    entries: list[AuditEntry] = []
     if not pending:
-        return entries
+        return []
     with transaction.atomic():
-        head = _locked_head()
-        _chain_onto(head, pending, entries)
-    return entries
+        return _chain_onto(_locked_head(), pending)
 
 
-def _chain_onto(head: AuditHead, pending: list[dict[str, Any]], out: list[AuditEntry] | None = None) -> AuditHead:
+def _chain_onto(head: AuditHead, pending: list[dict[str, Any]]) -> list[AuditEntry]:
     """Number and link `pending` after the (locked) head, insert, move the head."""
-    entries = out if out is not None else []
+    entries: list[AuditEntry] = []
     seq, prev_hash = head.last_seq, head.last_hash
     for fields in pending:
         seq += 1
@@ -113,7 +110,7 @@ def _chain_onto(head: AuditHead, pending: list[dict[str, Any]], out: list[AuditE
     AuditEntry.objects.bulk_create(entries)
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
-    return head
+    return entries
 
 
 def _locked_head() -> AuditHead:
@@ -122,7 +119,7 @@ def _locked_head() -> AuditHead:
         # The migration creates the head; a test database flushed between
         # tests loses it with every entry. If entries remain, someone removed
         # the head: carry on from the last entry (so the log keeps working),
-        # and say so in a flagged entry, which the director's log shows.
+        # and say so in a flagged entry, which verify_audit reports.
         last = AuditEntry.objects.order_by("-seq").first()
         AuditHead.objects.get_or_create(
             pk=1,
@@ -136,7 +133,7 @@ def _locked_head() -> AuditHead:
             rebuilt = _fields(
                 "update", None, "audit.audithead", 1, None, None, {"head": "rebuilt", "after_seq": last.seq}, True
             )
-            head = _chain_onto(head, [rebuilt])
+            _chain_onto(head, [rebuilt])
     return head
 
 
