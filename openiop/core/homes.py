@@ -25,10 +25,6 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or record number"), required=False, max_length=100)
 
 
-def _audit_list_read(request: HttpRequest, purpose: str, patients: list[Patient]) -> None:
-    audit.record_reads_of_list(acting_person(request), patients, purpose=purpose)
-
-
 @role_required(Role.CLINICIAN)
 @require_GET
 def caseload(request: HttpRequest) -> HttpResponse:
@@ -37,7 +33,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     grants = list(
         BreakGlassGrant.objects.filter(clinician=clinician, expires_at__gt=timezone.now()).select_related("patient")
     )
-    _audit_list_read(request, "caseload", patients + [grant.patient for grant in grants])
+    audit.record_reads_of_list(clinician, patients + [grant.patient for grant in grants], purpose="caseload")
     groups = (
         TherapyGroup.objects.filter(facilitators=clinician)
         .select_related("track")
@@ -53,8 +49,9 @@ def caseload(request: HttpRequest) -> HttpResponse:
 @role_required(Role.INTAKE)
 @require_GET
 def intake_home(request: HttpRequest) -> HttpResponse:
-    patients = list(queries.with_list_details(access.patients_in_care_of(request.user)))
-    _audit_list_read(request, "intake-list", patients)
+    coordinator = acting_person(request)
+    patients = list(queries.with_list_details(access.patients_in_care_of(coordinator)))
+    audit.record_reads_of_list(coordinator, patients, purpose="intake-list")
     return render(request, "core/intake_home.html", {"patients": patients})
 
 
@@ -103,5 +100,5 @@ def program_patients(request: HttpRequest) -> HttpResponse:
     page = Paginator(queries.with_list_details(patients).order_by("family_name", "given_name", "pk"), 50).get_page(
         request.GET.get("page")
     )
-    _audit_list_read(request, "program-patients", list(page.object_list))
+    audit.record_reads_of_list(acting_person(request), list(page.object_list), purpose="program-patients")
     return render(request, "core/program_patients.html", {"page": page, "query": query, "form": search})
