@@ -362,3 +362,26 @@ def test_password_reset_is_audited(world: World, client: Client) -> None:
         form_page.redirect_chain[-1][0], {"new_password1": "reset-pass-4242", "new_password2": "reset-pass-4242"}
     )
     assert AuditEntry.objects.filter(actor=world.pat_user, detail__password="reset by email").exists()
+
+
+def test_create_program_with_a_taken_username_stores_nothing(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from openiop.accounts.models import Program
+
+    with pytest.raises(CommandError, match=r"That username is taken\."):
+        call_command("create_program", name="Y", slug="new-one", director_username="DORA",
+                     director_email="d@example.org", stdout=StringIO())  # fmt: skip
+    assert not Program.objects.filter(slug="new-one").exists()
+
+
+def test_invalid_password_reset_forms_are_400(world: World, client: Client) -> None:
+    assert client.post(reverse("accounts:password_reset"), {"email": "not-an-email"}).status_code == 400
+    client.post(reverse("accounts:password_reset"), {"email": "pat@example.org"})
+    link = re.search(r"https?://[^/]+(/accounts/reset/[^/]+/[^/]+/)", str(mail.outbox[0].body))
+    assert link is not None
+    form_page = client.get(link.group(1), follow=True)
+    mismatch = client.post(form_page.redirect_chain[-1][0], {"new_password1": "abc-def-ghi-1", "new_password2": "x"})
+    assert mismatch.status_code == 400

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -9,7 +8,7 @@ from django.conf import settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from openiop.accounts.middleware import LAST_ACTIVITY_KEY
+from openiop.accounts.middleware import idle_seconds_left
 from openiop.accounts.models import Role, User
 from openiop.core.live import directors_group, user_group
 
@@ -18,8 +17,7 @@ from openiop.core.live import directors_group, user_group
 def _session_may_listen(user: User, session: Any) -> bool:
     """The same rules as for pages: staff have passed two-factor (outside demo
     mode), and the session has not gone idle."""
-    last = session.get(LAST_ACTIVITY_KEY) if session is not None else None
-    if isinstance(last, (int, float)) and time.time() - last > settings.IDLE_LOGOUT_SECONDS:
+    if idle_seconds_left(session) < 0:
         return False
     if not user.is_program_staff or settings.DEMO_MODE:
         return True

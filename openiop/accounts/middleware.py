@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +17,17 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def idle_seconds_left(session: Any) -> float:
+    """Seconds until the session counts as idle (negative once it does).
+
+    The one place the idle rule lives: the middleware, the session-status
+    endpoint and the WebSocket consumer all ask here."""
+    last = session.get(LAST_ACTIVITY_KEY) if session is not None else None
+    if not isinstance(last, (int, float)):
+        return float(settings.IDLE_LOGOUT_SECONDS)
+    return settings.IDLE_LOGOUT_SECONDS - (time.time() - last)
+
+
 class IdleLogoutMiddleware:
     """Automatic log-off: a session idle for IDLE_LOGOUT_SECONDS ends.
 
@@ -28,9 +40,7 @@ class IdleLogoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            now = time.time()
-            last = request.session.get(LAST_ACTIVITY_KEY)
-            if isinstance(last, (int, float)) and now - last > settings.IDLE_LOGOUT_SECONDS:
+            if idle_seconds_left(request.session) < 0:
                 request.logout_reason = "idle"  # type: ignore[attr-defined]
                 logout(request)
                 login_url = reverse("accounts:login")
@@ -39,7 +49,7 @@ class IdleLogoutMiddleware:
                 query = urlencode({"idle": "1", "next": request.get_full_path()})
                 return HttpResponseRedirect(f"{login_url}?{query}")
             if not self._background(request.path_info):
-                request.session[LAST_ACTIVITY_KEY] = now
+                request.session[LAST_ACTIVITY_KEY] = time.time()
         return self.get_response(request)
 
     @staticmethod

@@ -49,19 +49,26 @@ def invite_staff(
     if role not in STAFF_ROLES:
         raise ServiceError(_("Only staff can be invited from this page."))
     with transaction.atomic():
-        if User.objects.filter(username__iexact=username).exists():
-            raise ServiceError(_("That username is taken."))
-        person = User.objects.create(
-            username=username,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role=role,
-            program=director.program,
-            password=make_password(None),
-        )
+        person = _new_account(username, email, first_name, last_name, role, director.program)
         audit.record("create", actor=director, record=person, detail={"role": role})
         return issue_invitation(director, person)
+
+
+def _new_account(
+    username: str, email: str, first_name: str, last_name: str, role: str, program: Program | None
+) -> User:
+    """An account without a usable password: its owner sets one from an invitation."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ServiceError(_("That username is taken."))
+    return User.objects.create(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        program=program,
+        password=make_password(None),
+    )
 
 
 def create_program(*, name: str, slug: str, director_username: str, director_email: str, first_name: str = "",
@@ -72,18 +79,8 @@ def create_program(*, name: str, slug: str, director_username: str, director_ema
     with transaction.atomic():
         if Program.objects.filter(slug=slug).exists():
             raise ServiceError(_("A program with the short name %(slug)r exists already.") % {"slug": slug})
-        if User.objects.filter(username__iexact=director_username).exists():
-            raise ServiceError(_("The username %(name)r is taken.") % {"name": director_username})
         program = Program.objects.create(name=name, slug=slug)
-        director = User.objects.create(
-            username=director_username,
-            email=director_email,
-            first_name=first_name,
-            last_name=last_name,
-            role=Role.DIRECTOR,
-            program=program,
-            password=make_password(None),
-        )
+        director = _new_account(director_username, director_email, first_name, last_name, Role.DIRECTOR, program)
         audit.record("create", actor=None, record=program, program_id=program.pk, detail={"director": director.pk})
         return issue_invitation(None, director)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterable
 from io import BytesIO
 from typing import Any
@@ -28,8 +27,8 @@ from django_otp.models import Device
 from openiop.accounts import access, services
 from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.forms import BreakGlassForm, CodeForm, InviteStaffForm, SignInForm
-from openiop.accounts.middleware import LAST_ACTIVITY_KEY
-from openiop.accounts.models import Role, User
+from openiop.accounts.middleware import idle_seconds_left
+from openiop.accounts.models import STAFF_ROLES, Role, User
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -39,7 +38,15 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-class SignInView(auth_views.LoginView):
+class InvalidFormIs400:
+    """Django's auth views answer an invalid form with 200; here, like every
+    other form in OpenIOP, bad input is a 400 with the form and its messages."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)  # type: ignore[attr-defined]
+
+
+class SignInView(InvalidFormIs400, auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
@@ -56,10 +63,6 @@ class SignInView(auth_views.LoginView):
         request = request or self.request
         url = super().get_redirect_url(request)
         return "" if url.split("?", 1)[0] == request.path else url
-
-    def form_invalid(self, form: Any) -> HttpResponse:
-        # Like every other form here: bad input is a 400 with the form and its message.
-        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 class SignOutView(auth_views.LogoutView):
@@ -159,7 +162,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/accept_invitation.html", {"form": form, "person": invitation.user}, status=status)
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("home")
 
@@ -169,11 +172,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         messages.success(self.request, _("Your password is changed."))
         return response
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        return self.render_to_response(self.get_context_data(form=form), status=400)
 
-
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
@@ -184,7 +184,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
@@ -205,8 +205,7 @@ def session_status(request: HttpRequest) -> JsonResponse:
     """How long until automatic log-off. Polling this is not activity."""
     if not request.user.is_authenticated:
         return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
-    last = request.session.get(LAST_ACTIVITY_KEY, time.time())
-    left = max(0, int(settings.IDLE_LOGOUT_SECONDS - (time.time() - float(last))))
+    left = max(0, int(idle_seconds_left(request.session)))
     return JsonResponse({"signed_in": True, "seconds_left": left})
 
 
@@ -251,7 +250,7 @@ def people(request: HttpRequest) -> HttpResponse:
             _tell_about_invitation(request, issued)
             return redirect("people")
     staff = (
-        User.objects.filter(program_id=director.program_pk, role__in=[Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN])
+        User.objects.filter(program_id=director.program_pk, role__in=STAFF_ROLES)
         .annotate(
             caseload_size=Count("care_team_roles", distinct=True),
             confirmed_devices=Count("totpdevice", filter=Q(totpdevice__confirmed=True), distinct=True),
