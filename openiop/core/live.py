@@ -36,3 +36,7 @@ def _send(group: str, payload: dict[str, Any]) -> None:
 
 def notify_program_directors(program_id: int, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send(directors_group(program_id), payload))
+
+
+def notify_user(user_id: int, payload: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(user_group(user_id), payload))
