@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from openiop.accounts.models import Program
 from openiop.audit.models import AuditEntry
+from openiop.intake.models import Patient
 from tests.conftest import World
 
 ROLES = ("director", "intake", "clinician", "patient", "family")
@@ -53,7 +55,8 @@ OTHER_CHART = {
     "family": lambda w: w.quinn,
 }
 
-def _referral(program: object) -> int:
+
+def _referral(program: Program) -> int:
     """A referral in `program` (made on first use)."""
     from datetime import date
 
@@ -61,14 +64,14 @@ def _referral(program: object) -> int:
 
     referral, _made = Referral.objects.get_or_create(
         program=program,
-        reference=f"R-TEST{program.pk:04d}",  # type: ignore[attr-defined]
+        reference=f"R-TEST{program.pk:04d}",
         defaults={"source": "self", "given_name": "Ann", "family_name": "Test", "date_of_birth": date(1990, 1, 1),
                   "concerns": "test"},
     )  # fmt: skip
     return referral.pk
 
 
-def _consent(patient: object) -> int:
+def _consent(patient: Patient) -> int:
     """A signed consent of `patient` (made on first use)."""
     from openiop.referrals.models import SignedConsent
     from openiop.referrals.services import current_document
@@ -77,7 +80,7 @@ def _consent(patient: object) -> int:
     if existing is not None:
         return existing.pk
     return SignedConsent.objects.create(
-        referral_id=_referral(patient.program),  # type: ignore[attr-defined]
+        referral_id=_referral(patient.program),
         patient=patient,
         document=current_document("treatment"),
         typed_name="x",
@@ -86,8 +89,16 @@ def _consent(patient: object) -> int:
     ).pk
 
 
-OWN_REFERRAL = lambda w, role: {"referral_id": _referral(w.harborview)}  # noqa: E731
-OTHER_REFERRAL = (lambda w, role: {"referral_id": _referral(w.elsewhere)},)
+def _own_referral(w: World, role: str) -> dict[str, object]:
+    return {"referral_id": _referral(w.harborview)}
+
+
+def _other_referral(w: World, role: str) -> dict[str, object]:
+    return {"referral_id": _referral(w.elsewhere)}
+
+
+OWN_REFERRAL = _own_referral
+OTHER_REFERRAL = (_other_referral,)
 REFERRAL_STAFF = STAFF
 INTAKE_STAFF = frozenset({"director", "intake"})
 

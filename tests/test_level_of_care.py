@@ -212,9 +212,9 @@ CASES = [
 
 @pytest.mark.parametrize(("row", "expected"), CASES)
 def test_whole_case(row: tuple, expected: tuple[str, str | None]) -> None:  # type: ignore[type-arg]
-    age, focus, w, b, e, r, l, h, hours, days, danger, step = row
+    age, focus, w, b, e, r, relapse, h, hours, days, danger, step = row
     facts = Facts(
-        age=age, focus=focus, withdrawal=w, biomedical=b, emotional=e, readiness=r, relapse=l, environment=h,
+        age=age, focus=focus, withdrawal=w, biomedical=b, emotional=e, readiness=r, relapse=relapse, environment=h,
         hours_per_week=hours, days_per_week=days, danger_now=danger, stepping_down=step,
     )  # fmt: skip
     result = recommend(facts)

@@ -39,7 +39,7 @@ def staff_sign_in(page: Page, base: str, user: User) -> None:
 def link_in_last_email(to: str, pattern: str) -> str:
     for message in reversed(mail.outbox):
         if to in message.to:
-            found = re.search(pattern, message.body)
+            found = re.search(pattern, str(message.body))
             if found:
                 return found.group(0)
     raise AssertionError(f"no email to {to} matching {pattern}")
@@ -118,7 +118,7 @@ def test_public_referral_to_first_sign_in(transactional_db, world: World, live_s
 
     # 6. The new patient sets a password from the invitation and signs in for the first time.
     invitation = link_in_last_email("dana@example.org", r"http://\S+/accounts/invitation/\S+")
-    username = re.search(r"Your username is (\S+)", mail.outbox[-1].body)
+    username = re.search(r"Your username is (\S+)", str(mail.outbox[-1].body))
     assert username
     person.goto(invitation.replace("http://127.0.0.1:8000", base))
     person.fill("#id_new_password1", "a-long-pass-phrase-1")

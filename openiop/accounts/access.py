@@ -221,7 +221,7 @@ def consent_for_user(request: HttpRequest, consent_id: int) -> SignedConsent:
     if person.role == Role.PATIENT:
         consent = consents.filter(pk=consent_id, patient__user=person).first()
     elif person.role in (Role.DIRECTOR, Role.INTAKE):
-        consent = consents.filter(pk=consent_id, referral__program_id=person.program_id).first()
+        consent = consents.filter(pk=consent_id, referral__program_id=person.program_pk).first()
     else:
         consent = None
     if consent is None:

@@ -35,7 +35,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "With whom: {recipient}.\n"
         "Why: {purpose}.\n"
         "This consent covers treatment, payment and health care operations until I revoke it.\n"
-        "I may revoke this consent at any time, in writing (the program's \"Revoke\" button counts as writing), "
+        'I may revoke this consent at any time, in writing (the program\'s "Revoke" button counts as writing), '
         "except for what has already been shared in reliance on it.\n"
         "This consent ends: {expiry}.\n"
         "My treatment does not depend on my signing this consent, except where the law allows.\n"
@@ -51,7 +51,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "family-access": (
         "Family or support person access",
         "I, {patient}, allow {family_member} ({relationship}) to see, in OpenIOP: {family_scope}. "
-        "Nothing else of my record is shared with them. I may revoke this at any time with the \"Revoke\" button; "
+        'Nothing else of my record is shared with them. I may revoke this at any time with the "Revoke" button; '
         "their access ends at once. This consent ends: {expiry}.",
     ),
 }

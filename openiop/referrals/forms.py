@@ -198,8 +198,12 @@ class ConsentSignForm(forms.Form):
     family_family_name = forms.CharField(label=_("Their last name"), max_length=100, required=False)
     family_email = forms.EmailField(label=_("Their email"), required=False)
     family_relationship = forms.CharField(label=_("Relationship to you"), max_length=100, required=False)
-    may_see_family_sessions = forms.BooleanField(label=_("They may see the schedule of family sessions"), required=False)
-    may_see_progress_summary = forms.BooleanField(label=_("They may see a short summary of my progress"), required=False)
+    may_see_family_sessions = forms.BooleanField(
+        label=_("They may see the schedule of family sessions"), required=False
+    )
+    may_see_progress_summary = forms.BooleanField(
+        label=_("They may see a short summary of my progress"), required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -247,8 +251,6 @@ class RevokeForm(forms.Form):
 
 
 class BoardFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        required=False, choices=[("", _("Open")), ("all", _("All"))] + list(Status.choices)
-    )
-    source = forms.ChoiceField(required=False, choices=[("", _("Any source"))] + list(Source.choices))
+    status = forms.ChoiceField(required=False, choices=[("", _("Open")), ("all", _("All")), *list(Status.choices)])
+    source = forms.ChoiceField(required=False, choices=[("", _("Any source")), *list(Source.choices)])
     q = forms.CharField(required=False, max_length=100, label=_("Name or reference"))

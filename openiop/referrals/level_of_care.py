@@ -206,8 +206,10 @@ RULES: tuple[Rule, ...] = (
         INPATIENT,
         ("environment", "relapse"),
         lambda f, t: f.environment >= 4 and f.relapse >= 3,
-        lambda f, t: f"{_rating(f, 'environment').capitalize()} and {_rating(f, 'relapse')}: "
-        "home works against recovery; a residential setting is safer.",
+        lambda f, t: (
+            f"{_rating(f, 'environment').capitalize()} and {_rating(f, 'relapse')}: "
+            "home works against recovery; a residential setting is safer."
+        ),
     ),
     Rule(
         "emotional-high",
@@ -231,8 +233,10 @@ RULES: tuple[Rule, ...] = (
         PARTIAL,
         ("readiness", "relapse", "environment"),
         lambda f, t: _high_count(f) >= 2,
-        lambda f, t: f"{_rating(f, 'readiness').capitalize()}, {_rating(f, 'relapse')}, {_rating(f, 'environment')}: "
-        "two or more of these are high.",
+        lambda f, t: (
+            f"{_rating(f, 'readiness').capitalize()}, {_rating(f, 'relapse')}, {_rating(f, 'environment')}: "
+            "two or more of these are high."
+        ),
     ),
     Rule(
         "moderate-need",
@@ -240,9 +244,11 @@ RULES: tuple[Rule, ...] = (
         IOP,
         DIMENSIONS,
         lambda f, t: max(getattr(f, name) for name in DIMENSIONS) >= 2,
-        lambda f, t: "At least one area rated 2 or more: "
-        + ", ".join(_rating(f, name) for name in DIMENSIONS if getattr(f, name) >= 2)
-        + ".",
+        lambda f, t: (
+            "At least one area rated 2 or more: "
+            + ", ".join(_rating(f, name) for name in DIMENSIONS if getattr(f, name) >= 2)
+            + "."
+        ),
     ),
     Rule(
         "stepping-down",
@@ -267,8 +273,10 @@ RULES: tuple[Rule, ...] = (
         PARTIAL,
         ("hours_per_week", "days_per_week"),
         lambda f, t: not _can_attend(f, t, t.partial_min_hours),
-        lambda f, t: f"Partial hospitalization needs at least {t.partial_min_hours} hours a week on "
-        f"{t.min_days_per_week} or more days; they {_hours_words(f)}.",
+        lambda f, t: (
+            f"Partial hospitalization needs at least {t.partial_min_hours} hours a week on "
+            f"{t.min_days_per_week} or more days; they {_hours_words(f)}."
+        ),
     ),
     Rule(
         "iop-dose-short",
@@ -276,8 +284,10 @@ RULES: tuple[Rule, ...] = (
         IOP,
         ("hours_per_week", "days_per_week", "age"),
         lambda f, t: not _can_attend(f, t, iop_min_hours(f, t)),
-        lambda f, t: f"IOP needs at least {iop_min_hours(f, t)} hours a week on {t.min_days_per_week} or more days "
-        f"for someone aged {f.age}; they {_hours_words(f)}.",
+        lambda f, t: (
+            f"IOP needs at least {iop_min_hours(f, t)} hours a week on {t.min_days_per_week} or more days "
+            f"for someone aged {f.age}; they {_hours_words(f)}."
+        ),
     ),
     Rule(
         "too-young",
@@ -285,8 +295,10 @@ RULES: tuple[Rule, ...] = (
         IOP,
         ("age",),
         lambda f, t: f.age < t.adolescent_min_age,
-        lambda f, t: f"Aged {f.age}: the program's youngest track starts at {t.adolescent_min_age}; "
-        "refer to a children's service.",
+        lambda f, t: (
+            f"Aged {f.age}: the program's youngest track starts at {t.adolescent_min_age}; "
+            "refer to a children's service."
+        ),
     ),
     # --- track: which IOP track ------------------------------------------------
     Rule(
@@ -384,4 +396,3 @@ def explain(recommendation: Recommendation) -> str:
     lines.extend(f"- [{fired.rule}] {fired.says}" for fired in recommendation.fired)
     lines.append(f"(rules version {recommendation.rules_version})")
     return "\n".join(lines)
-

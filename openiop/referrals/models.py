@@ -305,7 +305,9 @@ class SignedConsent(models.Model):
         DATE = "date", _("On a date")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="consents")
-    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="consents")
+    patient = models.ForeignKey(
+        "intake.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="consents"
+    )
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="signatures")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     # The signature: typed name, when, from where, and a hash of the exact text shown.

@@ -256,7 +256,13 @@ def record_screening(actor: User, referral: Referral, data: dict[str, Any]) -> R
 
 
 def decide(
-    clinician: User, recommendation: Recommendation, *, confirm: bool, level: str = "", track: str = "", reason: str = ""
+    clinician: User,
+    recommendation: Recommendation,
+    *,
+    confirm: bool,
+    level: str = "",
+    track: str = "",
+    reason: str = "",
 ) -> Recommendation:
     """A clinician confirms the advice, or overrides it with a reason."""
     if clinician.role not in (Role.CLINICIAN, Role.DIRECTOR):
@@ -273,9 +279,7 @@ def decide(
         recommendation = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
         if recommendation.decision != Recommendation.Decision.PENDING:
             raise ServiceError(_("This recommendation has been decided already."))
-        recommendation.decision = (
-            Recommendation.Decision.CONFIRMED if confirm else Recommendation.Decision.OVERRIDDEN
-        )
+        recommendation.decision = Recommendation.Decision.CONFIRMED if confirm else Recommendation.Decision.OVERRIDDEN
         recommendation.final_level = recommendation.level if confirm else level
         recommendation.final_track = recommendation.track if confirm else (track if level == loc.IOP else "")
         recommendation.override_reason = "" if confirm else reason
@@ -312,7 +316,7 @@ def is_substance_use(referral: Referral) -> bool:
 
 
 def required_kinds(referral: Referral) -> list[str]:
-    kinds = [ConsentKind.TREATMENT, ConsentKind.TELEHEALTH]
+    kinds: list[str] = [ConsentKind.TREATMENT, ConsentKind.TELEHEALTH]
     if is_substance_use(referral):
         kinds.append(ConsentKind.PART2)
     return kinds
@@ -370,9 +374,7 @@ def send_consent_link(actor: User, referral: Referral) -> ConsentLink:
 def referral_for_consent_token(token: str) -> Referral | None:
     if not token:
         return None
-    referral = (
-        Referral.objects.filter(consent_token_hash=accounts.token_hash(token)).select_related("program").first()
-    )
+    referral = Referral.objects.filter(consent_token_hash=accounts.token_hash(token)).select_related("program").first()
     if referral is None or referral.status != Status.RECOMMENDED:
         return None
     if referral.consent_token_expires_at is None or referral.consent_token_expires_at <= timezone.now():

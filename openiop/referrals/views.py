@@ -87,7 +87,10 @@ def refer(request: HttpRequest, program_slug: str) -> HttpResponse:
 @require_GET
 def refer_done(request: HttpRequest, program_slug: str) -> HttpResponse:
     program = _program(program_slug)
-    referral = Referral.objects.filter(pk=request.session.get("referral_done"), program=program).first()
+    referral_id = request.session.get("referral_done")
+    referral = (
+        Referral.objects.filter(pk=referral_id, program=program).first() if isinstance(referral_id, int) else None
+    )
     if referral is None:
         return redirect("referrals:refer", program_slug=program.slug)
     context = {"program": program, "reference": referral.reference, "danger_now": referral.danger_now}
@@ -350,7 +353,9 @@ def enroll(request: HttpRequest, referral_id: int) -> HttpResponse:
     referral = access.referral_for_user(request, referral_id, purpose="enrollment")
     person = acting_person(request)
     recommendation = services.current_recommendation(referral)
-    initial: dict[str, Any] = {"start_date": services.start_date_for(referral, timezone.localdate() + timedelta(days=1))}
+    initial: dict[str, Any] = {
+        "start_date": services.start_date_for(referral, timezone.localdate() + timedelta(days=1))
+    }
     form = forms.EnrollForm(request.POST or None, program_id=referral.program_id, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -373,9 +378,10 @@ def enroll(request: HttpRequest, referral_id: int) -> HttpResponse:
                 % {"name": enrolled.patient.full_name, "record": enrolled.patient.record_number},
             )
             if not settings.EMAIL_CONFIGURED:
-                messages.info(request, _("No mail server is set up; the invitation link is %(url)s") % {
-                    "url": enrolled.invitation_url
-                })
+                messages.info(
+                    request,
+                    _("No mail server is set up; the invitation link is %(url)s") % {"url": enrolled.invitation_url},
+                )
             return redirect("referrals:detail", referral_id=referral.pk)
     context = {"referral": referral, "form": form, "recommendation": recommendation}
     return render(request, "referrals/enroll.html", context, status=400 if request.method == "POST" else 200)
