@@ -384,3 +384,29 @@ def test_patient_signs_in_after_enrollment(world: World) -> None:
         reverse("accounts:login"), {"username": user.username, "password": "a-long-pass-phrase-1"}, follow=True
     )
     assert "Hello, Sam" in signed_in.content.decode()
+
+
+def test_signed_consents_map_one_to_one_to_fhir_consent(world: World, client_for) -> None:
+    from openiop.referrals.fhir import to_fhir
+
+    referral, token = make_consented(world)
+    sign_all(referral, token, services.FamilyChoice("Fay", "Testperson", world.fay.email, "sister", True, False))
+    patient = services.enroll(
+        world.ivan, referral, track=world.track, start_date=None,
+        emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
+    ).patient  # fmt: skip
+    consents = {c.document.kind: c for c in SignedConsent.objects.filter(patient=patient).select_related("document")}
+    part2 = to_fhir(consents["part2"])
+    assert part2.status == "active" and part2.patient.reference == f"Patient/{patient.pk}"
+    assert part2.policy[0].uri.endswith("part-2")
+    assert {p.code for p in part2.provision.purpose} == {"TREAT", "HPAYMT", "HOPERAT"}
+    assert part2.identifier[0].value == consents["part2"].text_sha256
+    assert b"Who may share: Harborview" in part2.sourceAttachment.data  # decoded from base64 by fhir.resources
+    family = consents["family-access"]
+    services.revoke_consent(world.ivan, family, "Patient asked in writing")
+    family.refresh_from_db()
+    revoked = to_fhir(family)
+    assert revoked.status == "inactive" and revoked.provision.period.end is not None
+    assert to_fhir(consents["treatment"]).scope.coding[0].code == "treatment"
+    # JSON round trip: the resource is valid FHIR R4.
+    assert '"resourceType":"Consent"' in part2.model_dump_json()
