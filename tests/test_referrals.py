@@ -3,6 +3,8 @@ services, with the named personas (Ivan runs intake, Carla decides)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -396,17 +398,18 @@ def test_signed_consents_map_one_to_one_to_fhir_consent(world: World, client_for
         emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
     ).patient  # fmt: skip
     consents = {c.document.kind: c for c in SignedConsent.objects.filter(patient=patient).select_related("document")}
-    part2 = to_fhir(consents["part2"])
-    assert part2.status == "active" and part2.patient.reference == f"Patient/{patient.pk}"
-    assert part2.policy[0].uri.endswith("part-2")
-    assert {p.code for p in part2.provision.purpose} == {"TREAT", "HPAYMT", "HOPERAT"}
-    assert part2.identifier[0].value == consents["part2"].text_sha256
-    assert b"Who may share: Harborview" in part2.sourceAttachment.data  # decoded from base64 by fhir.resources
+    part2 = json.loads(to_fhir(consents["part2"]).model_dump_json())  # valid FHIR R4 Consent, as JSON
+    assert part2["resourceType"] == "Consent" and part2["status"] == "active"
+    assert part2["patient"]["reference"] == f"Patient/{patient.pk}"
+    assert part2["policy"][0]["uri"].endswith("part-2")
+    assert {p["code"] for p in part2["provision"]["purpose"]} == {"TREAT", "HPAYMT", "HOPERAT"}
+    assert part2["identifier"][0]["value"] == consents["part2"].text_sha256
+    assert "Who may share: Harborview" in base64.b64decode(part2["sourceAttachment"]["data"]).decode()
     family = consents["family-access"]
     services.revoke_consent(world.ivan, family, "Patient asked in writing")
     family.refresh_from_db()
-    revoked = to_fhir(family)
-    assert revoked.status == "inactive" and revoked.provision.period.end is not None
-    assert to_fhir(consents["treatment"]).scope.coding[0].code == "treatment"
-    # JSON round trip: the resource is valid FHIR R4.
-    assert '"resourceType":"Consent"' in part2.model_dump_json()
+    revoked = json.loads(to_fhir(family).model_dump_json())
+    assert revoked["status"] == "inactive" and revoked["provision"]["period"]["end"]
+    assert revoked["provision"]["actor"][0]["reference"]["display"] == "Fay Testperson"
+    treatment = json.loads(to_fhir(consents["treatment"]).model_dump_json())
+    assert treatment["scope"]["coding"][0]["code"] == "treatment"

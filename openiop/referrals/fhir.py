@@ -22,7 +22,7 @@ import base64
 
 from fhir.resources.R4B.consent import Consent
 
-from openiop.referrals.models import ConsentKind, FHIR_CATEGORY, FHIR_SCOPE, SignedConsent
+from openiop.referrals.models import FHIR_CATEGORY, FHIR_SCOPE, ConsentKind, SignedConsent
 
 PART2_POLICY = "https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
