@@ -35,7 +35,7 @@ MIX = [
     (Status.DECLINED, 1),
     (Status.NO_RESPONSE, 1),
 ]
-PATH = [Status.NEW, Status.SCREENING, Status.RECOMMENDED, Status.CONSENTED, Status.ENROLLED]
+PATH: list[str] = [Status.NEW, Status.SCREENING, Status.RECOMMENDED, Status.CONSENTED, Status.ENROLLED]
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -86,7 +86,9 @@ def build(program: Program, *, rng: random.Random, today: date, count: int) -> i
     screenings: list[Screening] = []
     for referral in referrals:
         created = referral.created_at
-        path = PATH[: PATH.index(referral.status) + 1] if referral.status in PATH else [Status.NEW, referral.status]
+        path: list[str] = (
+            PATH[: PATH.index(referral.status) + 1] if referral.status in PATH else [Status.NEW, referral.status]
+        )
         previous = ""
         for step, status in enumerate(path):
             events.append(

@@ -115,14 +115,24 @@ class Referral(models.Model):
         today = today or timezone.localdate()
         return max(0, (today - timezone.localdate(self.created_at)).days)
 
-    def next_action(self) -> str:
+    def next_action(self, *, decision: str | None = None, final_level: str | None = None) -> str:
+        """What the intake coordinator does next; `decision` and `final_level`
+        are the latest recommendation's (the board annotates them)."""
         if self.needs_urgent_attention:
             return str(_("Call now: said they are in danger"))
+        if self.status == Status.RECOMMENDED:
+            if decision == "pending":
+                return str(_("A clinician confirms or overrides the level of care"))
+            if final_level and final_level != loc.IOP:
+                return str(
+                    _("Help them reach %(level)s, then close as referred elsewhere")
+                    % {"level": loc.LEVEL_WORDS[final_level]}
+                )
+            return str(_("Email the consent forms; follow up until signed"))
         return str(
             {
                 Status.NEW: _("Screen"),
                 Status.SCREENING: _("Finish the screening"),
-                Status.RECOMMENDED: _("Confirm the level of care, then send consents"),
                 Status.CONSENTED: _("Enroll"),
             }.get(self.status, _("None"))  # type: ignore[call-overload]
         )

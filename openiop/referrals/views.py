@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -181,7 +181,12 @@ def board(request: HttpRequest) -> HttpResponse:
         referrals = referrals.filter(
             Q(reference__iexact=query) | Q(given_name__icontains=query) | Q(family_name__icontains=query)
         )
-    rows = list(referrals.select_related("patient").order_by("-urgent_since", "created_at")[:300])
+    latest = Recommendation.objects.filter(referral=OuterRef("pk")).order_by("-created_at", "-pk")
+    rows = list(
+        referrals.annotate(
+            decision=Subquery(latest.values("decision")[:1]), final_level=Subquery(latest.values("final_level")[:1])
+        ).order_by("created_at")[:300]
+    )
     rows.sort(key=lambda r: (not r.needs_urgent_attention, r.created_at))
     audit.record(
         "read",
@@ -195,7 +200,9 @@ def board(request: HttpRequest) -> HttpResponse:
     ).count()
     today = timezone.localdate()
     context = {
-        "rows": [(r, r.days_waiting(today), r.next_action()) for r in rows],
+        "rows": [
+            (r, r.days_waiting(today), r.next_action(decision=r.decision, final_level=r.final_level)) for r in rows
+        ],
         "filters": filters,
         "counts": [(s, counts.get(s.value, 0)) for s in Status],
         "pending_decisions": pending,
@@ -226,6 +233,10 @@ def new_referral(request: HttpRequest) -> HttpResponse:
 def _detail_context(referral: Referral, person: Any) -> dict[str, Any]:
     recommendation = services.current_recommendation(referral)
     return {
+        "next_action": referral.next_action(
+            decision=recommendation.decision if recommendation else None,
+            final_level=recommendation.final_level if recommendation else None,
+        ),
         "referral": referral,
         "recommendation": recommendation,
         "screening": recommendation.screening if recommendation else None,
@@ -236,7 +247,7 @@ def _detail_context(referral: Referral, person: Any) -> dict[str, Any]:
         "can_decide": person.role in (Role.CLINICIAN, Role.DIRECTOR),
         "can_run_intake": person.role in INTAKE_STAFF,
         "today": timezone.localdate(),
-        "availability": referral.availability,
+        "availability": [str(label) for slot, label in forms.SLOT_CHOICES if slot in referral.availability],
     }
 
 
