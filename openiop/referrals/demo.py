@@ -90,15 +90,15 @@ def build(program: Program, *, rng: random.Random, today: date, count: int) -> i
             PATH[: PATH.index(referral.status) + 1] if referral.status in PATH else [Status.NEW, referral.status]
         )
         previous = ""
-        for step, status in enumerate(path):
+        for step, step_status in enumerate(path):
             events.append(
                 ReferralEvent(
-                    referral=referral, from_status=previous, to_status=status,
+                    referral=referral, from_status=previous, to_status=step_status,
                     actor=None if step == 0 and referral.source == Source.SELF else intake,
                     at=created + timedelta(days=step, hours=step),
                 )
             )  # fmt: skip
-            previous = status
+            previous = step_status
         if referral.status in (Status.RECOMMENDED, Status.CONSENTED, Status.ENROLLED) and intake:
             focus = "substance-use" if referral.concern_substance_use else "mental-health"
             if referral.concern_substance_use and referral.concern_mental_health:
