@@ -110,6 +110,9 @@ MATRIX: dict[str, Rule] = {
     "referrals:refer_done": Rule(
         roles=frozenset(ROLES), own=lambda w, r: {"program_slug": w.harborview.slug}, success=302, anonymous=302
     ),
+    "referrals:self_screen": Rule(  # without a referral in this browser session: back to the form
+        roles=frozenset(ROLES), own=lambda w, r: {"program_slug": w.harborview.slug}, success=302, anonymous=302
+    ),
     "referrals:consent": Rule(roles=frozenset(), own=lambda w, r: {"token": "x" * 43}, anonymous=404),
     # intake: staff pages about one referral in their own program
     "referrals:board": Rule(roles=REFERRAL_STAFF),

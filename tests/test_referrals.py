@@ -413,3 +413,62 @@ def test_signed_consents_map_one_to_one_to_fhir_consent(world: World, client_for
     assert revoked["provision"]["actor"][0]["reference"]["display"] == "Fay Testperson"
     treatment = json.loads(to_fhir(consents["treatment"]).model_dump_json())
     assert treatment["scope"]["coding"][0]["code"] == "treatment"
+
+
+SELF_ANSWERS = {
+    "withdrawal": 0,
+    "biomedical": 0,
+    "emotional": 2,
+    "readiness": 1,
+    "relapse": 1,
+    "environment": 1,
+    "hours_per_week": 6,
+    "days_per_week": 2,
+}
+
+
+def test_person_answers_the_screening_online_and_hears_about_the_hours(world: World) -> None:
+    client = Client()
+    client.post(
+        reverse("referrals:refer", args=[world.harborview.slug]), form_data(client, world, concern_substance_use="")
+    )
+    url = reverse("referrals:self_screen", args=[world.harborview.slug])
+    assert "A few questions" in client.get(url).content.decode()
+    response = client.post(url, SELF_ANSWERS)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "at least 9 hours a week on 3 or more days" in body and "weekly outpatient therapy" in body
+    recommendation = Recommendation.objects.get()
+    assert recommendation.screening.done_by is None and recommendation.screening.focus == "mental-health"
+    assert (recommendation.clinical_level, recommendation.level) == (loc.IOP, loc.OUTPATIENT)
+    assert recommendation.decision == "pending"  # still a clinician's call
+    assert Referral.objects.get().status == Status.RECOMMENDED
+    again = client.post(url, SELF_ANSWERS)
+    assert again.status_code == 400 and "We have your answers already" in again.content.decode()
+    assert Recommendation.objects.count() == 1
+    # Someone else's browser has no referral to answer for.
+    assert Client().get(url).status_code == 302
+
+
+def test_person_in_danger_online_sees_crisis_help_at_once(world: World, django_capture_on_commit_callbacks) -> None:
+    client = Client()
+    client.post(reverse("referrals:refer", args=[world.harborview.slug]), form_data(client, world))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("referrals:self_screen", args=[world.harborview.slug]), SELF_ANSWERS | {"danger_now": "on"}
+        )
+    body = response.content.decode()
+    assert "Please get help now" in body and 'href="tel:988"' in body and "tel:+18337732445" in body
+    assert Referral.objects.get().needs_urgent_attention
+    assert [m.to for m in mail.outbox] == [[world.ivan.email]]
+
+
+def test_self_screening_rejects_bad_answers(world: World) -> None:
+    client = Client()
+    client.post(reverse("referrals:refer", args=[world.harborview.slug]), form_data(client, world))
+    response = client.post(
+        reverse("referrals:self_screen", args=[world.harborview.slug]),
+        SELF_ANSWERS | {"emotional": 9, "days_per_week": 8},
+    )
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert not Recommendation.objects.exists()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -19,6 +19,9 @@ from openiop.referrals.models import (
     Status,
 )
 from openiop.scheduling.models import Track
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NAME = re.compile(r"^[^\W\d_][\w .'\-]*$")
 TOKEN = re.compile(r"^[A-Za-z0-9_\-]{20,64}$")
@@ -254,3 +257,75 @@ class BoardFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", _("Open")), ("all", _("All")), *list(Status.choices)])
     source = forms.ChoiceField(required=False, choices=[("", _("Any source")), *list(Source.choices)])
     q = forms.CharField(required=False, max_length=100, label=_("Name or reference"))
+
+
+def _lay(*labels: StrOrPromise) -> list[tuple[int, StrOrPromise]]:
+    return list(enumerate(labels))
+
+
+class SelfScreeningForm(forms.Form):
+    """The screening in the person's own words (each answer maps to 0-4)."""
+
+    withdrawal = forms.TypedChoiceField(
+        label=_("If you stopped drinking or using drugs, how unwell do you think you would get?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(
+            _("I don't drink or use, or stopping is no problem"),
+            _("A little uncomfortable"),
+            _("Shaky, sweaty or sick for a few days"),
+            _("Very sick; it has happened before"),
+            _("When I stopped before I had a seizure, saw or heard things, or got confused"),
+        ),
+    )
+    biomedical = forms.TypedChoiceField(
+        label=_("How much do physical health problems get in your way right now?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(
+            _("Not at all"), _("A little"), _("Quite a bit"), _("A lot; I need regular medical care"),
+            _("I need medical care now"),
+        ),
+    )  # fmt: skip
+    emotional = forms.TypedChoiceField(
+        label=_("In the past two weeks, how much have your mood, worries or thoughts got in the way of daily life?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(
+            _("Not at all"), _("A little"), _("Quite a bit"), _("I can hardly manage day to day"),
+            _("I cannot keep myself safe"),
+        ),
+    )  # fmt: skip
+    readiness = forms.TypedChoiceField(
+        label=_("How ready do you feel to make changes?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(
+            _("Very ready"), _("Mostly ready"), _("Unsure"), _("Not really"), _("Not at all; others want me to come"),
+        ),
+    )  # fmt: skip
+    relapse = forms.TypedChoiceField(
+        label=_("Without more support, how likely is it that things get worse in the next few weeks?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(_("Not likely"), _("A little likely"), _("Likely"), _("Very likely"), _("It is happening now")),
+    )
+    environment = forms.TypedChoiceField(
+        label=_("Does your home and daily life support your recovery?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=_lay(
+            _("Very much"), _("Mostly"), _("Some of it does, some doesn't"), _("Mostly not"),
+            _("It is unsafe or works against me"),
+        ),
+    )  # fmt: skip
+    danger_now = forms.BooleanField(
+        label=_("Right now I am thinking of ending my life, or I am in danger"), required=False
+    )
+    hours_per_week = forms.IntegerField(
+        label=_("How many hours a week could you attend?"), min_value=0, max_value=80, help_text=_("For example 9.")
+    )
+    days_per_week = forms.IntegerField(label=_("On how many days a week?"), min_value=0, max_value=7)
+    stepping_down = forms.BooleanField(
+        label=_("I am leaving (or just left) a residential or hospital program"), required=False
+    )

@@ -166,7 +166,10 @@ class Screening(models.Model):
     is rated 0 (no problem) to 4 (severe)."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="screenings")
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Staff who did the interview; empty when the person answered online themselves.
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     focus = models.CharField(_("main focus"), max_length=20, choices=Focus.choices)
     withdrawal = models.PositiveSmallIntegerField(_("withdrawal risk"))
     biomedical = models.PositiveSmallIntegerField(_("physical health"))

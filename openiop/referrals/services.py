@@ -215,11 +215,15 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
 
 
-def record_screening(actor: User, referral: Referral, data: dict[str, Any]) -> Recommendation:
-    """Save the screening and the rules' recommendation (waiting for a clinician)."""
+def record_screening(actor: User | None, referral: Referral, data: dict[str, Any]) -> Recommendation:
+    """Save the screening and the rules' recommendation (waiting for a clinician).
+
+    `actor` is None when the person answered the questions online themselves."""
     referral.refresh_from_db()
     if not referral.is_open or referral.status == Status.CONSENTED:
         raise ServiceError(_("This referral is past screening."))
+    if actor is None and referral.screenings.exists():
+        raise ServiceError(_("We have your answers already; your intake coordinator will go over them with you."))
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=referral.pk)
         screening = Screening.objects.create(

@@ -6,6 +6,7 @@ app_name = "referrals"
 urlpatterns = [
     path("refer/<slug:program_slug>/", views.refer, name="refer"),
     path("refer/<slug:program_slug>/thanks/", views.refer_done, name="refer_done"),
+    path("refer/<slug:program_slug>/screening/", views.self_screen, name="self_screen"),
     path("consent/<token:token>/", views.consent, name="consent"),
     path("intake/referrals/", views.board, name="board"),
     path("intake/referrals/new/", views.new_referral, name="new"),

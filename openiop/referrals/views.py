@@ -98,6 +98,42 @@ def refer_done(request: HttpRequest, program_slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def self_screen(request: HttpRequest, program_slug: str) -> HttpResponse:
+    """The screening questions, answered online by the person who just referred
+    themselves (this browser session only)."""
+    program = _program(program_slug)
+    referral_id = request.session.get("referral_done")
+    referral = (
+        Referral.objects.filter(pk=referral_id, program=program).first() if isinstance(referral_id, int) else None
+    )
+    if referral is None:
+        return redirect("referrals:refer", program_slug=program.slug)
+    form = forms.SelfScreeningForm(request.POST or None, initial={"danger_now": referral.danger_now})
+    if request.method == "POST" and form.is_valid():
+        focus = "mental-health"
+        if referral.concern_substance_use:
+            focus = "co-occurring" if referral.concern_mental_health else "substance-use"
+        try:
+            recommendation = services.record_screening(None, referral, form.cleaned_data | {"focus": focus})
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            context = {
+                "program": program,
+                "reference": referral.reference,
+                "crisis": recommendation.level == loc.CRISIS_NOW,
+                "shortfall": recommendation.dose_shortfall and recommendation.clinical_level == loc.IOP,
+                "iop_hours": loc.iop_min_hours(recommendation.screening.facts(), services.thresholds()),
+                "iop_days": settings.IOP_MIN_DAYS,
+                "hours": recommendation.screening.hours_per_week,
+                "days": recommendation.screening.days_per_week,
+            }
+            return render(request, "referrals/self_screened.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "referrals/self_screen.html", {"form": form, "program": program}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, token: str) -> HttpResponse:
     referral = services.referral_for_consent_token(token)
     if referral is None:
