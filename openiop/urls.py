@@ -24,6 +24,7 @@ urlpatterns = [
     path("program/outbox/", outbox_views.outbox, name="outbox"),
     path("program/outbox/<id:message_id>/retry/", outbox_views.retry, name="outbox_retry"),
     path("safety/", include("openiop.safety.urls")),
+    path("", include("openiop.fhirapi.urls")),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("", include("openiop.intake.urls")),
 ]
