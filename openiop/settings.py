@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "openiop.outbox",
     "openiop.safety",
     "openiop.fhirapi",
+    "openiop.reports",
     "openiop.demo",
 ]
 

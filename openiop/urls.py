@@ -21,6 +21,7 @@ urlpatterns = [
     path("program/people/<id:person_id>/", accounts_views.manage_person, name="manage_person"),
     path("program/audit/", audit_views.audit_log, name="audit_log"),
     path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
+    path("program/dashboard/", include("openiop.reports.urls")),
     path("program/outbox/", outbox_views.outbox, name="outbox"),
     path("program/outbox/<id:message_id>/retry/", outbox_views.retry, name="outbox_retry"),
     path("safety/", include("openiop.safety.urls")),

@@ -151,6 +151,8 @@ MATRIX: dict[str, Rule] = {
     "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
     "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
     "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    "reports:dashboard": Rule(roles=frozenset({"director"})),
+    "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
     "fhirapi:search": Rule(roles=API, own=lambda w, r: {"resource_type": "Patient"}, success=401, anonymous=401),
     "fhirapi:read": Rule(
