@@ -215,7 +215,8 @@ def main() -> None:
                 + (f" {'vs ' + str(sizes[0]):>9}" if size != sizes[0] else "")
             )
             for name, result in by_size[size].items():
-                line = f"{name:24} {result.rps:8.1f} {result.median_ms:10.1f} {result.p95_ms:8.1f} {result.rps / bare.rps:8.2f}"
+                line = f"{name:24} {result.rps:8.1f} {result.median_ms:10.1f} {result.p95_ms:8.1f}"
+                line += f" {result.rps / bare.rps:8.2f}"
                 if size != sizes[0]:
                     line += f" {result.median_ms / by_size[sizes[0]][name].median_ms:8.2f}x"
                 if result.errors:
