@@ -22,6 +22,7 @@ from openiop.intake.models import Enrollment, FamilyAccess, Patient
 from openiop.referrals import level_of_care as loc
 from openiop.referrals import services
 from openiop.referrals.models import Recommendation, Referral, ReferralEvent, SignedConsent, Source, Status
+from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 
 
@@ -51,6 +52,16 @@ def form_data(client: Client, world: World, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def assert_urgent_alert(referral: Referral, world: World) -> None:
+    """The urgent task: an open safety alert that names the referral, reaches
+    the intake coordinator (and the director) by email, and flags the board."""
+    alert = SafetyAlert.objects.get(source="referral", status="open")
+    assert referral.reference in alert.about and alert.link.endswith(f"/intake/referrals/{referral.pk}/")
+    assert world.ivan in alert.notified.all()
+    assert world.ivan.email in {m.to[0] for m in mail.outbox}
+    assert world.otto.email not in {m.to[0] for m in mail.outbox}  # nobody outside the program
 
 
 SCREENING = {
@@ -99,8 +110,8 @@ def test_danger_on_the_public_form_shows_crisis_help_and_raises_an_urgent_task(
     referral = Referral.objects.get()
     assert referral.needs_urgent_attention
     assert AuditEntry.objects.filter(record_id=str(referral.pk), flagged=True).exists()
-    assert [m.to for m in mail.outbox] == [[world.ivan.email]]
-    assert "Drinking" not in mail.outbox[0].body  # no clinical details in email
+    assert_urgent_alert(referral, world)
+    assert all("Drinking" not in str(m.body) for m in mail.outbox)  # no clinical details in email
 
 
 def test_full_path_through_http(world: World, client_for, settings, django_capture_on_commit_callbacks) -> None:
@@ -312,12 +323,14 @@ def test_crisis_now_screening_raises_an_urgent_task(
         )
     assert "Crisis care now" in response.content.decode()
     made.refresh_from_db()
-    assert made.needs_urgent_attention and mail.outbox and mail.outbox[0].to == [world.ivan.email]
+    assert made.needs_urgent_attention
+    assert_urgent_alert(made, world)
     board = client_for(world.ivan).get(reverse("referrals:board")).content.decode()
     assert "Call now" in board
     client_for(world.ivan).post(reverse("referrals:acknowledge", args=[made.pk]))
     made.refresh_from_db()
     assert not made.needs_urgent_attention and made.urgent_acknowledged_by == world.ivan
+    assert SafetyAlert.objects.get(pk=made.safety_alert_id).status == "acknowledged"
 
 
 def test_step_down_starts_the_week_after_discharge(world: World) -> None:
@@ -460,7 +473,7 @@ def test_person_in_danger_online_sees_crisis_help_at_once(world: World, django_c
     body = response.content.decode()
     assert "Please get help now" in body and 'href="tel:988"' in body and "tel:+18337732445" in body
     assert Referral.objects.get().needs_urgent_attention
-    assert [m.to for m in mail.outbox] == [[world.ivan.email]]
+    assert_urgent_alert(Referral.objects.get(), world)
 
 
 def test_self_screening_rejects_bad_answers(world: World) -> None:

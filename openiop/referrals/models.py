@@ -82,6 +82,9 @@ class Referral(models.Model):
     consent_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     consent_token_expires_at = models.DateTimeField(null=True, blank=True)
     urgent_since = models.DateTimeField(null=True, blank=True)
+    safety_alert = models.ForeignKey(
+        "safety.SafetyAlert", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     urgent_acknowledged_at = models.DateTimeField(null=True, blank=True)
     urgent_acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -25,11 +25,10 @@ from openiop.accounts import services as accounts
 from openiop.accounts.models import Program, Role, User
 from openiop.accounts.services import ServiceError
 from openiop.audit import services as audit
-from openiop.core import live
 from openiop.intake.models import Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.outbox.services import queue_email
 from openiop.referrals import level_of_care as loc
 from openiop.referrals.consent_texts import TEXTS
-from openiop.referrals.mail import queue_email
 from openiop.referrals.models import (
     ConsentDocument,
     ConsentKind,
@@ -41,6 +40,8 @@ from openiop.referrals.models import (
     Source,
     Status,
 )
+from openiop.safety import services as safety
+from openiop.safety.models import AlertSource, AlertStatus
 from openiop.scheduling.models import Track
 
 __all__ = ["ServiceError"]
@@ -80,37 +81,33 @@ def _intake_coordinators(program_id: int) -> list[User]:
 
 
 def _raise_urgent(referral: Referral, actor: User | None, why: str) -> None:
-    """An urgent task for the program's intake coordinators: a flag at the top
-    of the board until someone acknowledges it, a live notice, and an email
-    nudge without clinical details. (Intake-specific: the safety app's
-    raise_alert had not landed when this was built.)"""
+    """An urgent task: a safety alert (openiop.safety) that reaches the
+    program's intake coordinators, live and by an email nudge without clinical
+    details, and stays listed until someone takes it; the referral is also
+    flagged at the top of the waitlist board until acknowledged."""
     if referral.needs_urgent_attention:
         return
+    alert = safety.raise_alert(
+        program=referral.program,
+        source=AlertSource.REFERRAL,
+        summary=f"Referral {referral.reference}: {why}.",
+        about=f"{referral.full_name} ({referral.reference})",
+        link=reverse("referrals:detail", args=[referral.pk]),
+        notify=_intake_coordinators(referral.program_id),
+        actor=actor,
+    )
     referral.urgent_since = timezone.now()
     referral.urgent_acknowledged_at = None
-    referral.save(update_fields=["urgent_since", "urgent_acknowledged_at"])
+    referral.safety_alert = alert
+    referral.save(update_fields=["urgent_since", "urgent_acknowledged_at", "safety_alert"])
     audit.record(
-        "create",
+        "update",
         actor=actor,
         record=referral,
         program_id=referral.program_id,
-        detail={"urgent": why},
+        detail={"urgent": why, "safety_alert": alert.pk},
         flagged=True,
     )
-    url = settings.SITE_URL + reverse("referrals:detail", args=[referral.pk])
-    for coordinator in _intake_coordinators(referral.program_id):
-        live.notify_user(
-            coordinator.pk,
-            {"kind": "urgent-referral", "text": _("Urgent: referral %(ref)s needs a call now.") % {"ref": referral}},
-        )
-        if coordinator.email:
-            queue_email(
-                to=coordinator.email,
-                subject=_("Urgent referral waiting"),
-                body=_("A referral needs your attention now. Open it here: %(url)s") % {"url": url},
-                purpose="urgent-referral",
-                program=referral.program,
-            )
 
 
 @dataclass(frozen=True)
@@ -193,6 +190,9 @@ def acknowledge_urgent(actor: User, referral: Referral) -> None:
         referral.urgent_acknowledged_by = actor
         referral.save(update_fields=["urgent_acknowledged_at", "urgent_acknowledged_by"])
         audit.record("update", actor=actor, record=referral, detail={"urgent": "acknowledged"})
+        alert = referral.safety_alert
+        if alert is not None and alert.status == AlertStatus.OPEN:
+            safety.acknowledge(actor, alert)
 
 
 SCREENING_FIELDS = (
