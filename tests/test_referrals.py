@@ -21,7 +21,7 @@ from openiop.audit.models import AuditEntry
 from openiop.intake.models import Enrollment, FamilyAccess, Patient
 from openiop.referrals import level_of_care as loc
 from openiop.referrals import services
-from openiop.referrals.models import Recommendation, Referral, ReferralEvent, SignedConsent, Source, Status
+from openiop.referrals.models import Recommendation, Referral, ReferralEvent, Screening, SignedConsent, Source, Status
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 
@@ -485,3 +485,34 @@ def test_self_screening_rejects_bad_answers(world: World) -> None:
     )
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     assert not Recommendation.objects.exists()
+
+
+def test_fhir_api_serves_consents_and_withholds_part2_patients(world: World) -> None:
+    from openiop.fhirapi import services as fhir_services
+    from openiop.scheduling.models import Focus, Population, Track
+
+    mental_health = Track.objects.create(
+        program=world.harborview, name="Adult MH", slug="mh", population=Population.ADULT, focus=Focus.MENTAL_HEALTH
+    )
+    referral, token = make_consented(world, concern_substance_use=False)
+    Recommendation.objects.filter(referral=referral).update(final_track=loc.TRACK_MENTAL_HEALTH)
+    Screening.objects.filter(referral=referral).update(focus="mental-health")
+    sign_all(referral, token)
+    patient = services.enroll(
+        world.ivan, referral, track=mental_health, start_date=None,
+        emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
+    ).patient  # fmt: skip
+    bearer = fhir_services.create_client(world.dora, name="HIE", scopes=["system/Consent.read"]).token
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    bundle = api.get("/fhir/Consent", {"patient": f"Patient/{patient.pk}"}).json()
+    assert bundle["resourceType"] == "Bundle"
+    kinds = sorted(entry["resource"]["category"][0]["coding"][0]["code"] for entry in bundle["entry"])
+    assert kinds == ["59284-0", "59284-0"]  # treatment and telehealth; no Part 2 consent for a mental health track
+    # A substance-use patient's consents do not leave (42 CFR Part 2 default in the FHIR API).
+    su_referral, su_token = make_consented(world, email="su@example.org", given_name="Lee")
+    sign_all(su_referral, su_token)
+    su_patient = services.enroll(
+        world.ivan, su_referral, track=world.track, start_date=None,
+        emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
+    ).patient  # fmt: skip
+    assert api.get("/fhir/Consent", {"patient": f"Patient/{su_patient.pk}"}).json().get("entry", []) == []

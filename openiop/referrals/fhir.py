@@ -1,4 +1,6 @@
-"""A signed consent as a FHIR R4 Consent resource (one row, one resource).
+"""A signed consent as a FHIR R4 Consent resource (one row, one resource),
+served by the FHIR API (`/fhir/Consent`, registered below; Part 2 patients are
+withheld there like every other resource about them).
 
 Field by field:
 - status        <- SignedConsent.status (active / inactive after revocation / entered-in-error)
@@ -19,9 +21,14 @@ Field by field:
 from __future__ import annotations
 
 import base64
+import json
+from typing import Any
 
+from django.db.models import QuerySet
 from fhir.resources.R4B.consent import Consent
 
+from openiop.accounts.models import Program
+from openiop.fhirapi.resources import Context, Provider, by_id, by_patient, register
 from openiop.referrals.models import FHIR_CATEGORY, FHIR_SCOPE, ConsentKind, SignedConsent
 
 PART2_POLICY = "https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2"
@@ -91,3 +98,29 @@ def to_fhir(consent: SignedConsent) -> Consent:
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]
         }
     return Consent.model_validate(resource)
+
+
+def _consent_rows(program: Program) -> QuerySet[SignedConsent]:
+    # Only consents of enrolled patients: a referral is not a patient record yet.
+    return (
+        SignedConsent.objects.filter(referral__program=program, patient__isnull=False)
+        .select_related("document")
+        .order_by("pk")
+    )
+
+
+def _consent_dict(consent: SignedConsent, context: Context) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(to_fhir(consent).model_dump_json())
+    return data
+
+
+register(
+    Provider(
+        type="Consent",
+        rows=_consent_rows,
+        to_fhir=_consent_dict,
+        patient_path="patient_id",
+        search={"_id": by_id, "patient": by_patient("patient_id")},
+        updated_field="signed_at",
+    )
+)
