@@ -180,6 +180,7 @@ def test_full_path_through_http(world: World, client_for, settings, django_captu
                 "emergency_contact_name": "Luis Rivera",
                 "emergency_contact_phone": "617-555-0101",
                 "emergency_contact_relationship": "brother",
+                "primary_clinician": world.carla.pk,
             },
         )
     assert response.status_code == 302
@@ -196,6 +197,9 @@ def test_full_path_through_http(world: World, client_for, settings, django_captu
     assert grant.may_see_family_sessions
     assert sorted(m.to[0] for m in mail.outbox) == ["dana@example.org", "luis@example.org"]
     assert Invitation.objects.filter(user=patient.user).exists()
+    # On Carla's caseload from day one, and her chart shows the emergency contact and level of care.
+    chart = client_for(world.carla).get(reverse("intake:patient_chart", args=[patient.pk])).content.decode()
+    assert "Luis Rivera (brother), 617-555-0101" in chart and ">iop<" in chart
     statuses = list(referral.events.values_list("to_status", flat=True))
     assert statuses == ["new", "screening", "recommended", "consented", "enrolled"]
     assert referral.events.filter(to_status="enrolled", actor=world.ivan).exists()
@@ -516,3 +520,31 @@ def test_fhir_api_serves_consents_and_withholds_part2_patients(world: World) -> 
         emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
     ).patient  # fmt: skip
     assert api.get("/fhir/Consent", {"patient": f"Patient/{su_patient.pk}"}).json().get("entry", []) == []
+
+
+def test_a_new_screening_replaces_undecided_advice(world: World) -> None:
+    made = services.create_staff_referral(
+        world.ivan,
+        {"given_name": "Ola", "family_name": "Berg", "date_of_birth": date(1988, 8, 8), "concerns": "x",
+         "source": Source.CLINICIAN, "referrer_name": "GP"},
+    )  # fmt: skip
+    first = services.record_screening(world.ivan, made, SCREENING)
+    second = services.record_screening(world.ivan, made, SCREENING | {"hours_per_week": 4})
+    first.refresh_from_db()
+    assert first.decision == "superseded" and second.decision == "pending"
+    assert services.current_recommendation(made) == second
+    with pytest.raises(services.ServiceError):
+        services.decide(world.carla, first, confirm=True)
+
+
+def test_enrolling_with_someone_elses_clinician_is_refused(world: World) -> None:
+    referral, token = make_consented(world)
+    sign_all(referral, token)
+    with pytest.raises(services.ServiceError, match="clinician of this program"):
+        services.enroll(
+            world.ivan, referral, track=world.track, start_date=None, primary_clinician=world.oscar,
+            emergency_contact_name="x", emergency_contact_phone="1234567", emergency_contact_relationship="y",
+        )  # fmt: skip
+    assert not Patient.objects.filter(referral=referral).exists()
+    referral.refresh_from_db()
+    assert referral.status == Status.CONSENTED

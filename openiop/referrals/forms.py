@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from openiop.accounts.models import Role, User
 from openiop.referrals import level_of_care as loc
 from openiop.referrals.models import (
     AVAILABILITY_SLOTS,
@@ -233,6 +234,12 @@ class EnrollForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("A step-down starts the week after the discharge date, whatever is entered here."),
     )
+    primary_clinician = forms.ModelChoiceField(
+        label=_("Primary clinician"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("Puts the patient on this clinician's caseload."),
+    )
     emergency_contact_name = forms.CharField(label=_("Emergency contact"), max_length=200)
     emergency_contact_phone = forms.CharField(label=_("Emergency contact phone"), max_length=30)
     emergency_contact_relationship = forms.CharField(label=_("Relationship"), max_length=100)
@@ -240,6 +247,9 @@ class EnrollForm(forms.Form):
     def __init__(self, *args: Any, program_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["track"].queryset = Track.objects.filter(program_id=program_id)  # type: ignore[attr-defined]
+        self.fields["primary_clinician"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            program_id=program_id, role=Role.CLINICIAN, is_active=True
+        )
 
 
 class CloseForm(forms.Form):

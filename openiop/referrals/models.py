@@ -229,6 +229,7 @@ class Recommendation(models.Model):
         PENDING = "pending", _("Waiting for a clinician")
         CONFIRMED = "confirmed", _("Confirmed")
         OVERRIDDEN = "overridden", _("Overridden")
+        SUPERSEDED = "superseded", _("Replaced by a later screening")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="recommendations")
     screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="recommendation")

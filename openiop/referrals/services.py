@@ -25,7 +25,7 @@ from openiop.accounts import services as accounts
 from openiop.accounts.models import Program, Role, User
 from openiop.accounts.services import ServiceError
 from openiop.audit import services as audit
-from openiop.intake.models import Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.outbox.services import queue_email
 from openiop.referrals import level_of_care as loc
 from openiop.referrals.consent_texts import TEXTS
@@ -233,6 +233,10 @@ def record_screening(actor: User | None, referral: Referral, data: dict[str, Any
             **{name: data[name] for name in SCREENING_FIELDS if name in data},
         )
         result = loc.recommend(screening.facts(), thresholds())
+        # A new screening replaces advice nobody has decided on yet.
+        Recommendation.objects.filter(referral=referral, decision=Recommendation.Decision.PENDING).update(
+            decision=Recommendation.Decision.SUPERSEDED
+        )
         recommendation = Recommendation.objects.create(
             referral=referral,
             screening=screening,
@@ -599,6 +603,7 @@ def enroll(
     emergency_contact_name: str,
     emergency_contact_phone: str,
     emergency_contact_relationship: str,
+    primary_clinician: User | None = None,
 ) -> Enrolled:
     """Make the patient record, their account (invitation email), the
     enrollment, and family members' accounts and grants from their consents."""
@@ -609,6 +614,10 @@ def enroll(
         raise ServiceError(_("Choose one of this program's tracks."))
     if not referral.email:
         raise ServiceError(_("Add an email address first: the account invitation goes by email."))
+    if primary_clinician is not None and (
+        primary_clinician.role != Role.CLINICIAN or primary_clinician.program_id != referral.program_id
+    ):
+        raise ServiceError(_("Choose a clinician of this program."))
     recommendation = current_recommendation(referral)
     start = start_date_for(referral, start_date)
     with transaction.atomic():
@@ -645,6 +654,11 @@ def enroll(
             level_of_care=recommendation.final_level if recommendation and recommendation.final_level else loc.IOP,
         )
         audit.record("create", actor=actor, record=enrollment, patient=patient, detail={"track": track.slug})
+        if primary_clinician is not None:
+            member = CareTeamMember.objects.create(
+                patient=patient, clinician=primary_clinician, is_primary=True, since=start
+            )
+            audit.record("create", actor=actor, record=member, patient=patient)
         referral.consents.update(patient=patient)
         referral.patient = patient
         referral.save(update_fields=["patient"])

@@ -415,6 +415,7 @@ def enroll(request: HttpRequest, referral_id: int) -> HttpResponse:
                 emergency_contact_name=data["emergency_contact_name"],
                 emergency_contact_phone=data["emergency_contact_phone"],
                 emergency_contact_relationship=data["emergency_contact_relationship"],
+                primary_clinician=data["primary_clinician"],
             )
         except services.ServiceError as error:
             form.add_error(None, str(error))
