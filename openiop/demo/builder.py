@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
+from openiop.portal import demo as portal_demo
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 
@@ -258,6 +259,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
+        portal_demo.build(program, today)
         audit.record(
             "create",
             actor=None,
