@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
-from openiop.portal import demo as portal_demo
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.portal import demo as portal_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 
 GIVEN_NAMES = [

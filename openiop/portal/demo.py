@@ -20,7 +20,10 @@ LISTINGS = {
 }
 
 FAQ = [
-    ("Do I need a referral from a doctor?", "No. You can refer yourself, and we will call you back within two working days."),
+    (
+        "Do I need a referral from a doctor?",
+        "No. You can refer yourself, and we will call you back within two working days.",
+    ),
     ("What do I need to join online?", "A phone, tablet or computer with a camera, and a private place to sit."),
     ("Can I keep working?", "Yes. Our evening track is for people who work or study during the day."),
 ]
@@ -103,7 +106,9 @@ def _sessions(program: Program, tracks: dict[str, Track], today: date) -> None:
         SessionAttendee(session=s, patient=g.patient) for s, g in zip(made, grants, strict=True)
     )
     Through = Session.family_guests.through
-    Through.objects.bulk_create(Through(session_id=s.pk, user_id=g.family_member_id) for s, g in zip(made, grants, strict=True))
+    Through.objects.bulk_create(
+        Through(session_id=s.pk, user_id=g.family_member_id) for s, g in zip(made, grants, strict=True)
+    )
 
 
 def _messages(program: Program) -> None:

@@ -51,7 +51,7 @@ class PreferencesForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = list(settings.LANGUAGES)
+        self.fields["language"].choices = list(settings.LANGUAGES)  # type: ignore[attr-defined]
 
     def clean_sms_number(self) -> str:
         number: str = self.cleaned_data["sms_number"].strip()
@@ -70,7 +70,10 @@ class PreferencesForm(forms.ModelForm):  # type: ignore[type-arg]
 class ProgramPageForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = ProgramPage
-        exclude = ["program"]
+        fields = [
+            "published", "about", "who_it_helps", "days", "typical_length", "rolling_admission", "next_start_dates",
+            "accepts_masshealth", "insurance", "licence", "massachusetts_label", "first_week", "phone", "email", "city",
+        ]  # fmt: skip
         widgets = {
             "about": forms.Textarea(attrs={"rows": 4}),
             "who_it_helps": forms.Textarea(attrs={"rows": 3}),

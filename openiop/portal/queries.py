@@ -50,7 +50,9 @@ def week_start(day: date) -> date:
 def week_hours(patient: Patient, today: date) -> WeekHours:
     tz = timezone.get_current_timezone()
     start = datetime.combine(week_start(today), datetime.min.time(), tzinfo=tz)
-    minutes = sum(s.minutes for s in sessions_of(patient).filter(starts_at__gte=start, starts_at__lt=start + timedelta(days=7)))
+    minutes = sum(
+        s.minutes for s in sessions_of(patient).filter(starts_at__gte=start, starts_at__lt=start + timedelta(days=7))
+    )
     enrollment = intake_queries.current_enrollment(patient)
     adolescent = enrollment is not None and enrollment.track.population == Population.ADOLESCENT
     target = settings.IOP_WEEKLY_HOURS_ADOLESCENT if adolescent else settings.IOP_WEEKLY_HOURS_ADULT

@@ -84,7 +84,9 @@ def send_due(now: datetime | None = None) -> Outcome:
             if prefs.remind_by_email and user.email:
                 if _claim(session, user, kind, Channel.EMAIL):
                     with transaction.atomic():
-                        queue_email(to=user.email, subject=subject, body=body, purpose="reminder", program=session.program)
+                        queue_email(
+                            to=user.email, subject=subject, body=body, purpose="reminder", program=session.program
+                        )
                     sent += 1
                 else:
                     skipped += 1

@@ -1,4 +1,4 @@
-""""Which track fits me?": match a few plain answers to a program's tracks.
+""" "Which track fits me?": match a few plain answers to a program's tracks.
 
 Pure Python (no Django), so the rules can be read and tested as a table (tests/test_trackfinder.py).
 The answers are not clinical advice: intake decides the level of care and the track."""

@@ -92,8 +92,11 @@ def self_referral(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
-    next_url = request.POST.get("next", "") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    # Back to the page the person was on (the switcher is on every page; the Referer is sent same-origin).
+    next_url = request.POST.get("next", "") or request.headers.get("referer", "") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "/"
     if language not in services.LANGUAGE_CODES:
         return render(request, "errors/400.html", status=400)
@@ -128,7 +131,12 @@ def manifest(request: HttpRequest) -> JsonResponse:
 def service_worker(request: HttpRequest) -> HttpResponse:
     """Served from the site root so it may control every page. It caches the shell (styles, scripts, the
     offline page) and never a page or answer with patient data."""
-    shell = [static("openiop/site.css"), static("openiop/session.js"), static("portal/portal.js"), reverse("portal:offline")]
+    shell = [
+        static("openiop/site.css"),
+        static("openiop/session.js"),
+        static("portal/portal.js"),
+        reverse("portal:offline"),
+    ]
     body = render(request, "portal/sw.js", {"shell_json": json.dumps(shell), "version": "openiop-shell-v1"}).content
     return HttpResponse(body, content_type="text/javascript")
 
@@ -200,7 +208,9 @@ def patient_messages(request: HttpRequest) -> HttpResponse:
 def portal_settings(request: HttpRequest) -> HttpResponse:
     person = acting_person(request)
     prefs = queries.preferences_of(person)
-    form = PreferencesForm(request.POST or None, instance=prefs, initial={"language": prefs.language or request.LANGUAGE_CODE})
+    form = PreferencesForm(
+        request.POST or None, instance=prefs, initial={"language": prefs.language or request.LANGUAGE_CODE}
+    )
     if request.method == "POST":
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -237,7 +247,9 @@ def staff_messages(request: HttpRequest, patient_id: int) -> HttpResponse:
         status = 400
     services.mark_read(patient=patient, reader=person)
     thread = list(queries.messages_of(patient))
-    return render(request, "portal/staff_messages.html", {"patient": patient, "thread": thread, "form": form}, status=status)
+    return render(
+        request, "portal/staff_messages.html", {"patient": patient, "thread": thread, "form": form}, status=status
+    )
 
 
 @role_required(Role.DIRECTOR)

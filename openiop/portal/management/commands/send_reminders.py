@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
             outcome = reminders.send_due()
-            self.stdout.write(f"reminders sent: {outcome.sent}, already sent: {outcome.skipped}, failed: {outcome.failed}")
+            self.stdout.write(
+                f"reminders sent: {outcome.sent}, already sent: {outcome.skipped}, failed: {outcome.failed}"
+            )
             if not options["loop"]:
                 return
             time.sleep(max(10, options["interval"]))
