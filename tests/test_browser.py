@@ -47,7 +47,7 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.goto(base + reverse("accounts:login"))
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_idle_warning_then_automatic_log_off(transactional_db, world: World, live_server, browser, settings) -> None:
