@@ -54,7 +54,9 @@ def family_pages(world: World) -> list[str]:
 def program(world: World) -> World:
     page = ProgramPage.objects.create(program=world.harborview, published=True, phone="617-555-0100", about="We help.")
     FaqEntry.objects.create(page=page, question="Is it online?", answer="Yes.")
-    TrackListing.objects.create(track=world.track, modality=Modality.VIRTUAL, time_of_day=TimeOfDay.EVENING, hours_per_week=9)
+    TrackListing.objects.create(
+        track=world.track, modality=Modality.VIRTUAL, time_of_day=TimeOfDay.EVENING, hours_per_week=9
+    )
     for days, kind in ((1, SessionKind.GROUP), (2, SessionKind.FAMILY)):
         starts = timezone.now() + timedelta(days=days)
         session = Session.objects.create(
@@ -141,7 +143,9 @@ def test_text_zoomed_to_200_percent_still_fits(
 def test_the_axe_check_does_catch_a_violation(browser: Browser) -> None:  # noqa: F811
     # The check above must be able to fail: a button with no name and low-contrast text are serious.
     page = browser.new_page()
-    page.set_content('<html lang="en"><body><main><button></button><p style="color:#ccc">faint</p></main></body></html>')
+    page.set_content(
+        '<html lang="en"><body><main><button></button><p style="color:#ccc">faint</p></main></body></html>'
+    )
     found = axe_violations(page)
     page.close()
     assert any(v.startswith("button-name") for v in found) and any(v.startswith("color-contrast") for v in found)
