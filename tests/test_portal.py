@@ -275,3 +275,13 @@ def test_service_worker_caches_the_shell_only(world: World) -> None:
     assert "/portal/" not in shell and "/me/" not in shell
     manifest = Client().get(reverse("portal:manifest")).json()
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", False), ("es", False), ("ht", True), ("pt-br", True)])
+def test_instrument_pages_say_when_the_form_is_in_english(language: str, shown: bool) -> None:
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override(language):
+        html = render_to_string("portal/_english_only_notice.html", {"available": ["en", "es"]})
+    assert ('class="warn-box"' in html) is shown
