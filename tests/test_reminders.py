@@ -76,20 +76,20 @@ def test_hour_before_reminder_follows_and_a_late_booking_gets_only_that_one(worl
     late = make_session(world, timedelta(minutes=30))
     run()
     kinds = sorted(ReminderSent.objects.values_list("session_id", "kind"))
-    assert kinds == sorted([(session.pk, "day"), (session.pk, "hour"), (late.pk, "hour")])
+    assert kinds == sorted([(session.pk, "24h"), (session.pk, "1h"), (late.pk, "1h")])
 
 
 @pytest.mark.parametrize("language", ["en", "es", "pt-br", "ht"])
 def test_reminder_texts_contain_nothing_clinical(world: World, language: str) -> None:
     session = make_session(world, timedelta(hours=2))
-    for kind in ("day", "hour"):
+    for lead in (24, 1):
         from django.utils import translation
 
         with translation.override(language):
-            subject, body = reminders.reminder_text(session, kind)
+            subject, body = reminders.reminder_text(session, lead)
         text = (subject + " " + body).lower()
         for word in CLINICAL_WORDS:
-            assert word.lower() not in text, (language, kind, word)
+            assert word.lower() not in text, (language, lead, word)
         assert world.track.name.lower() not in text and world.pat.family_name.lower() not in text
 
 
@@ -127,3 +127,12 @@ def test_a_failed_text_is_tried_again_next_time(world: World, settings, monkeypa
     MemoryBackend.outbox = []
     assert "reminders sent: 1" in run()
     assert len(MemoryBackend.outbox) == 1
+
+
+def test_each_configured_lead_time_is_its_own_reminder(world: World, settings) -> None:
+    settings.REMINDER_HOURS = [24, 48]
+    session = make_session(world, timedelta(hours=40))
+    run()
+    Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() + timedelta(hours=20))
+    run()
+    assert sorted(ReminderSent.objects.values_list("kind", flat=True)) == ["24h", "48h"]

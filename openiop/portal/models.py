@@ -124,17 +124,12 @@ class CareMessage(models.Model):
         return f"Message {self.pk} about patient {self.patient_id}"
 
 
-class ReminderKind(models.TextChoices):
-    DAY_BEFORE = "day", _("The day before")
-    HOUR_BEFORE = "hour", _("An hour before")
-
-
 class ReminderSent(models.Model):
     """One reminder that went out; the unique constraint makes `send_reminders` idempotent."""
 
     session = models.ForeignKey("scheduling.Session", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=ReminderKind.choices)
+    kind = models.CharField(max_length=10)  # the lead time, e.g. "24h" or "1h" (OPENIOP_REMINDER_HOURS)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     sent_at = models.DateTimeField(default=timezone.now)
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from openiop.accounts.models import User
 from openiop.outbox.services import queue_email
 from openiop.portal import sms
-from openiop.portal.models import Channel, Preferences, ReminderKind, ReminderSent
+from openiop.portal.models import Channel, Preferences, ReminderSent
 from openiop.scheduling.models import Session, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -32,17 +32,13 @@ class Outcome:
     failed: int = 0
 
 
-def _kind_for(lead_hours: int) -> str:
-    return ReminderKind.DAY_BEFORE if lead_hours >= 12 else ReminderKind.HOUR_BEFORE
-
-
-def reminder_text(session: Session, kind: str) -> tuple[str, str]:
+def reminder_text(session: Session, lead_hours: int) -> tuple[str, str]:
     """Subject and body in the active language. Only the time: nothing about what the session is for."""
     local = timezone.localtime(session.starts_at)
     when = formats.date_format(local, "DATE_FORMAT")
     at = formats.time_format(local, "TIME_FORMAT")
     link = settings.SITE_URL + reverse("portal:today")
-    if kind == ReminderKind.DAY_BEFORE:
+    if lead_hours >= 12:  # far enough ahead to name the day
         body = _("Reminder: you have an OpenIOP session on %(date)s at %(time)s.") % {"date": when, "time": at}
     else:
         body = _("Reminder: your OpenIOP session starts at %(time)s.") % {"time": at}
@@ -76,11 +72,11 @@ def send_due(now: datetime | None = None) -> Outcome:
         # Only the most imminent reminder that is due: a session booked 30 minutes ahead gets the
         # hour-before one, not a late "tomorrow" one as well.
         lead = next(h for h in leads if session.starts_at - timedelta(hours=h) <= now)
-        kind = _kind_for(lead)
+        kind = f"{lead}h"
         for user in recipients(session):
             prefs = Preferences.objects.filter(user=user).first() or Preferences(user=user)
             with translation.override(prefs.language or settings.LANGUAGE_CODE):
-                subject, body = reminder_text(session, kind)
+                subject, body = reminder_text(session, lead)
             if prefs.remind_by_email and user.email:
                 if _claim(session, user, kind, Channel.EMAIL):
                     with transaction.atomic():
