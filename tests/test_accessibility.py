@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from openiop.portal.models import CareMessage, FaqEntry, Modality, ProgramPage, TimeOfDay, TrackListing
 from openiop.scheduling.models import Session, SessionAttendee, SessionKind
@@ -148,3 +148,31 @@ def test_the_axe_check_does_catch_a_violation(browser: Browser) -> None:  # noqa
     found = axe_violations(page)
     page.close()
     assert any(v.startswith("button-name") for v in found) and any(v.startswith("color-contrast") for v in found)
+
+
+def test_offline_banner_and_offline_page_from_the_service_worker(
+    transactional_db,
+    program: World,
+    live_server,
+    browser: Browser,  # noqa: F811
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    sign_in(page, live_server.url, "pat")
+    page.wait_for_url(live_server.url + reverse("portal:today"))
+    scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+    assert scope == live_server.url + "/"
+    banner = page.locator("#offline-banner")
+    expect(banner).to_be_hidden()
+    context.set_offline(True)
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("You are offline")
+    # A page with patient data is never served from a cache: offline, the shell's offline page shows.
+    page.goto(live_server.url + reverse("portal:schedule"))
+    expect(page.get_by_role("heading", name="You are offline")).to_be_visible()
+    assert "Group therapy" not in page.content()
+    context.set_offline(False)
+    page.goto(live_server.url + reverse("portal:schedule"))
+    expect(page.get_by_role("heading", name="Your schedule")).to_be_visible()
+    expect(banner).to_be_hidden()
+    context.close()

@@ -285,3 +285,18 @@ def test_instrument_pages_say_when_the_form_is_in_english(language: str, shown: 
     with translation.override(language):
         html = render_to_string("portal/_english_only_notice.html", {"available": ["en", "es"]})
     assert ('class="warn-box"' in html) is shown
+
+
+def test_the_care_team_gets_a_live_notice_without_the_text(
+    world: World, client_for, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from openiop.core import live
+
+    sent: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(live, "_send", lambda group, payload: sent.append((group, payload)))
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(world.pat_user).post(reverse("portal:messages"), {"body": "My sister is coming Tuesday"})
+    assert [group for group, _ in sent] == [live.user_group(world.carla.pk)]
+    assert "Tuesday" not in str(sent[0][1]) and "Pat" not in str(sent[0][1])
+    chart = client_for(world.carla).get(reverse("intake:patient_chart", kwargs={"patient_id": world.pat.pk}))
+    assert reverse("portal:staff_messages", kwargs={"patient_id": world.pat.pk}).encode() in chart.content

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
+from openiop.core import live
 from openiop.core.errors import ServiceError
 from openiop.intake.models import Patient
 from openiop.outbox.services import queue_email
@@ -57,7 +58,10 @@ def send_message(*, patient: Patient, author: User, body: str) -> CareMessage:
         audit.record("create", actor=author, record=message, patient=patient, detail={"from_patient": from_patient})
         if from_patient:
             link = settings.SITE_URL + reverse("portal:staff_messages", kwargs={"patient_id": patient.pk})
-            for clinician in care_team_users(patient):
+            team = care_team_users(patient)
+            # A live notice on the care team's open pages too (no name, no text: others may see the screen).
+            live.notify_users([c.pk for c in team], {"text": _("A patient sent a new message."), "link": link})
+            for clinician in team:
                 if clinician.email:
                     queue_email(
                         to=clinician.email,
