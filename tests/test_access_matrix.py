@@ -15,9 +15,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openiop.audit.models import AuditEntry
-from openiop.portal.models import ProgramPage
 from openiop.fhirapi.models import ApiClient
 from openiop.fhirapi.services import create_client
+from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 
