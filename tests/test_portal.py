@@ -199,11 +199,14 @@ def test_settings_save_channels_and_language(world: World, client_for) -> None:
     )
     assert response.status_code == 302
     prefs = Preferences.objects.get(user=world.fay)
+    # Family members have no message thread, so no "email me about messages" box; it keeps its default.
     assert (prefs.language, prefs.remind_by_sms, prefs.sms_number, prefs.nudge_about_messages) == (
-        "ht", True, "617-555-0199", False,
+        "ht", True, "617-555-0199", True,
     )  # fmt: skip
     assert AuditEntry.objects.filter(action="update", record_type="portal.preferences", actor=world.fay).exists()
-    assert "Paramèt" in client.get(reverse("portal:settings")).content.decode()
+    page = client.get(reverse("portal:settings")).content.decode()
+    assert "Paramèt" in page and "nudge_about_messages" not in page
+    assert "nudge_about_messages" in client_for(world.pat_user).get(reverse("portal:settings")).content.decode()
 
 
 def test_settings_refuse_texts_without_a_number(world: World, client_for) -> None:

@@ -49,8 +49,10 @@ class PreferencesForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Preferences
         fields = ["language", "remind_by_email", "remind_by_sms", "sms_number", "nudge_about_messages"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, with_messages: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not with_messages:  # family members have no message thread
+            del self.fields["nudge_about_messages"]
         self.fields["language"].choices = list(settings.LANGUAGES)  # type: ignore[attr-defined]
 
     def clean_sms_number(self) -> str:

@@ -209,11 +209,14 @@ def portal_settings(request: HttpRequest) -> HttpResponse:
     person = acting_person(request)
     prefs = queries.preferences_of(person)
     form = PreferencesForm(
-        request.POST or None, instance=prefs, initial={"language": prefs.language or request.LANGUAGE_CODE}
+        request.POST or None,
+        instance=prefs,
+        initial={"language": prefs.language or request.LANGUAGE_CODE},
+        with_messages=person.role == Role.PATIENT,
     )
     if request.method == "POST":
         if form.is_valid():
-            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields if name in form.fields}
             services.save_preferences(person, **fields)
             request.session[SESSION_KEY] = fields["language"]
             messages.success(request, _("Your settings are saved."))
