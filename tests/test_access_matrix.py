@@ -19,6 +19,7 @@ from openiop.audit.models import AuditEntry
 from openiop.fhirapi.models import ApiClient
 from openiop.fhirapi.services import create_client
 from openiop.intake.models import Patient
+from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 
@@ -122,6 +123,18 @@ def alert(which: str) -> Callable[[World, str], dict[str, object]]:
             if key == "referral":
                 made[key].notified.add(world.ivan)
         return {"alert_id": made[key].pk}
+
+    return kwargs
+
+
+def public_page(which: str) -> Callable[[World, str], dict[str, object]]:
+    """A program's public page, made on first use: "own" is Harborview's (published), "unpublished" is
+    Elsewhere's (not published: the same 404 as a page that does not exist)."""
+
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        program = world.harborview if which == "own" else world.elsewhere
+        ProgramPage.objects.get_or_create(program=program, defaults={"published": which == "own"})
+        return {"slug": program.slug}
 
     return kwargs
 
@@ -236,6 +249,35 @@ MATRIX: dict[str, Rule] = {
     "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
     "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
     "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    # the portal (openiop/portal): public pages, the patient's and family member's pages
+    "portal:program_page": Rule(
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), anonymous=200
+    ),
+    "portal:track_finder": Rule(
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), anonymous=200
+    ),
+    "portal:self_referral": Rule(  # forwards to intake's public form
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), success=302, anonymous=302
+    ),
+    # no language given: 400 for everyone; switching is tested in test_portal_languages
+    "portal:set_language": Rule(roles=frozenset(ROLES), method="post", success=400, anonymous=400),
+    "portal:manifest": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:service_worker": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:offline": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:today": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:schedule": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:messages": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:settings": Rule(roles=frozenset({"patient", "family"})),
+    "portal:staff_messages": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(
+            lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+            lambda w, role: {"patient_id": w.olga.pk},
+        ),
+        audits_patient=True,
+    ),
+    "portal:edit_page": Rule(roles=frozenset({"director"})),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),

@@ -265,3 +265,12 @@ def safety_alert_for_user(request: HttpRequest, alert_id: int) -> SafetyAlert:
             detail={"purpose": "safety-alert", "alert": alert.pk},
         )
     return alert
+
+
+def own_patient_record(request: HttpRequest, *, purpose: str) -> Patient | None:
+    """A patient's own record (audited), or None for a patient account not linked to a record yet."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.PATIENT:
+        raise Http404
+    own = Patient.objects.filter(user=person).values_list("pk", flat=True).first()
+    return None if own is None else patient_for_user(request, own, purpose=purpose)
