@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openiop.audit.models import AuditEntry
+from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 
 ROLES = ("director", "intake", "clinician", "patient", "family")
@@ -52,6 +53,27 @@ OTHER_CHART = {
     "patient": lambda w: w.quinn,
     "family": lambda w: w.quinn,
 }
+
+
+def alert(which: str) -> Callable[[World, str], dict[str, object]]:
+    """A safety alert made on first use (and kept on the world): "pat" (Carla's patient), "referral" (no
+    patient yet, sent to Ivan), "elsewhere" (Olga, the other program)."""
+
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        made: dict[str, SafetyAlert] = world.__dict__.setdefault("_alerts", {})
+        key = ("referral" if role == "intake" else "pat") if which == "own" else which
+        if key not in made:
+            program = world.elsewhere if key == "elsewhere" else world.harborview
+            patient = {"pat": world.pat, "elsewhere": world.olga}.get(key)
+            made[key] = SafetyAlert.objects.create(
+                program=program, patient=patient, about="Referral R-1", source="measure", summary="item 9"
+            )
+            if key == "referral":
+                made[key].notified.add(world.ivan)
+        return {"alert_id": made[key].pk}
+
+    return kwargs
+
 
 MATRIX: dict[str, Rule] = {
     # public
@@ -107,6 +129,14 @@ MATRIX: dict[str, Rule] = {
         others=(lambda w, role: {"person_id": w.oscar.pk}, lambda w, role: {"person_id": w.pat_user.pk}),
         success=400,  # no action given: a clear 400; the actions are tested in test_accounts
     ),
+    "outbox": Rule(roles=frozenset({"director"})),
+    "outbox_retry": Rule(  # a message that has not failed cannot be retried: back to the outbox with a notice
+        roles=frozenset({"director"}), method="post", own=lambda w, r: {"message_id": 987654321}, success=302
+    ),
+    "safety:alert_list": Rule(roles=STAFF),
+    "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
+    "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
+    "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
     "review_break_glass": Rule(
         roles=frozenset({"director"}),
         method="post",

@@ -14,7 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openiop.audit import services as audit
+from openiop.core.errors import ServiceError
 from openiop.measures import conf, fhir
+from openiop.outbox import services as outbox
+from openiop.safety import services as safety
 from openiop.measures.models import (
     DerivedObservation,
     MeasureReminder,
@@ -26,10 +29,6 @@ from openiop.measures.models import (
 if TYPE_CHECKING:
     from openiop.accounts.models import Program, User
     from openiop.intake.models import Enrollment, Patient
-
-
-class ServiceError(Exception):
-    """A request that cannot be carried out; the message is for the person."""
 
 
 def builtin_questionnaire(key: str) -> Questionnaire:
@@ -184,13 +183,11 @@ def submit_response(
 
 def _raise_crisis_alert(response: MeasureResponse, actor: User) -> None:
     """Reach the patient's clinicians now. Called inside submit_response's transaction."""
-    from openiop.safety import services as safety
-
     patient = response.patient
     items = ", ".join(str(n) for n in response.critical_items)
     safety.raise_alert(
         program=patient.program,
-        source="measures",
+        source="measure",
         summary=_("%(measure)s: a critical answer (item %(items)s) needs a clinician now.")
         % {"measure": response.questionnaire.short_title, "items": items},
         patient=patient,
@@ -217,8 +214,6 @@ def queue_reminder(*, patient: Patient, questionnaire: Questionnaire, due_date: 
     """Queue one reminder email for a due measure; False if already queued or no address.
 
     The email says only that a check-in is waiting: no clinical details."""
-    from openiop.outbox import services as outbox
-
     user = patient.user
     if user is None or not user.email:
         return False

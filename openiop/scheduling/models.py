@@ -67,3 +67,71 @@ class GroupMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} in {self.group}"
+
+
+class SessionKind(models.TextChoices):
+    GROUP = "group", _("Group therapy")
+    INDIVIDUAL = "individual", _("Individual therapy")
+    FAMILY = "family", _("Family session")
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+
+
+class Session(models.Model):
+    """One scheduled occurrence of care: a group meeting, an individual or a family session.
+
+    Maps to a FHIR Appointment (and, once held, an Encounter per attendee). Sessions are created by staff or
+    by publishing a week's schedule; rooms, attendance and notes hang off them."""
+
+    program = models.ForeignKey("accounts.Program", on_delete=models.PROTECT, related_name="sessions")
+    kind = models.CharField(_("kind"), max_length=20, choices=SessionKind.choices)
+    track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="sessions", null=True, blank=True)
+    therapy_group = models.ForeignKey(
+        TherapyGroup, on_delete=models.PROTECT, related_name="sessions", null=True, blank=True
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    module = models.CharField(_("curriculum module"), max_length=100, blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    clinicians = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="sessions_led", blank=True)
+    family_guests = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="family_sessions", blank=True, verbose_name=_("family members invited")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [models.Index(fields=["program", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class SessionAttendee(models.Model):
+    """A patient expected at a session. Attendance (minutes, status) is recorded by the rooms app."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="attendees")
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="session_attendances")
+
+    class Meta:
+        ordering = ["session_id", "patient_id"]
+        constraints = [models.UniqueConstraint(fields=["session", "patient"], name="one_attendee_row_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} at {self.session_id}"
