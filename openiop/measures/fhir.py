@@ -355,7 +355,9 @@ def _options(raw: dict[str, Any], contained: Mapping[str, Any], where: str) -> l
     options: list[Option] = []
     if raw.get("answerOption"):
         for index, entry in enumerate(raw["answerOption"]):
-            ordinal = _ordinal(entry.get("extension")) or _ordinal((entry.get("valueCoding") or {}).get("extension"))
+            ordinal = _ordinal(entry.get("extension"))
+            if ordinal is None:  # some authors put it on the Coding instead
+                ordinal = _ordinal((entry.get("valueCoding") or {}).get("extension"))
             if "valueCoding" in entry:
                 coding = {k: entry["valueCoding"][k] for k in ("system", "code", "display") if k in entry["valueCoding"]}
                 display = str(coding.get("display") or coding.get("code"))

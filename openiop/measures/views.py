@@ -13,6 +13,7 @@ from openiop.accounts import access
 from openiop.accounts.decorators import STAFF, acting_person, role_required
 from openiop.accounts.models import Role
 from openiop.audit import services as audit
+from openiop.core.errors import ServiceError
 from openiop.intake import queries as intake_queries
 from openiop.intake.models import Patient
 from openiop.measures import chart, queries, services
@@ -59,7 +60,7 @@ def _fill(
                 occasion=occasion,
                 administered_by_staff=by_staff,
             )
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(None, str(error))
         else:
             return response, None
@@ -181,7 +182,7 @@ def import_questionnaire(request: HttpRequest) -> HttpResponse:
                 data=form.cleaned_data["file"],
                 critical_link_ids=form.cleaned_data["critical_link_ids"],
             )
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error("file", str(error))
         else:
             messages.success(request, _("Imported %s.") % questionnaire.title)
