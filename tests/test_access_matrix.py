@@ -75,6 +75,29 @@ def alert(which: str) -> Callable[[World, str], dict[str, object]]:
     return kwargs
 
 
+def measure_response_of(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    """Kwargs for a stored PHQ-9 response of the patient `patient_of` picks."""
+
+    def make(world: World, role: str) -> dict[str, object]:
+        from openiop.measures import services as measures
+
+        patient = patient_of(world)
+        questionnaire = measures.builtin_questionnaire("phq9")
+        parsed = questionnaire.parsed()
+        answers = {str(n): parsed.by_link_id()[str(n)].options[0] for n in range(1, 10)}
+        response = measures.submit_response(
+            questionnaire=questionnaire, patient=patient, actor=world.dora, answers=answers  # type: ignore[arg-type]
+        )
+        return {"patient_id": patient.pk, "response_id": response.pk}  # type: ignore[attr-defined]
+
+    return make
+
+
+def measure_done(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    make = measure_response_of(patient_of)
+    return lambda world, role: {"response_id": make(world, role)["response_id"]}
+
+
 MATRIX: dict[str, Rule] = {
     # public
     "healthz": Rule(roles=frozenset(ROLES), anonymous=200),
@@ -137,6 +160,37 @@ MATRIX: dict[str, Rule] = {
     "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
     "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
     "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    # measures
+    "measures:fill": Rule(roles=frozenset({"patient"}), own=lambda w, r: {"slug": "phq9"}, audits_patient=True),
+    "measures:done": Rule(
+        roles=frozenset({"patient"}),
+        own=measure_done(lambda w: w.pat),
+        others=(measure_done(lambda w: w.quinn),),
+        audits_patient=True,
+    ),
+    "measures:caseload": Rule(roles=frozenset({"director", "clinician"})),
+    "measures:import": Rule(roles=frozenset({"director"})),
+    "measures:trajectories": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk}, lambda w, role: {"patient_id": w.olga.pk}),
+        audits_patient=True,
+    ),
+    "measures:administer": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk, "slug": "gad7"},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk, "slug": "gad7"},),
+        audits_patient=True,
+    ),
+    "measures:response_fhir": Rule(
+        roles=STAFF,
+        own=lambda w, role: measure_response_of(lambda w: OWN_CHART[role](w))(w, role),
+        others=(
+            lambda w, role: measure_response_of(lambda w: OTHER_CHART[role](w))(w, role),
+            lambda w, role: measure_response_of(lambda w: w.olga)(w, role),
+        ),
+        audits_patient=True,
+    ),
     "review_break_glass": Rule(
         roles=frozenset({"director"}),
         method="post",

@@ -146,7 +146,7 @@ class QItem:
 
 @dataclass
 class ParsedQuestionnaire:
-    resource: dict[str, Any]  # the validated JSON (ignored extensions removed)
+    resource: dict[str, Any]  # the JSON as given (validated with the ignored extensions removed)
     title: str
     url: str
     copyright: str
@@ -210,7 +210,7 @@ def parse_questionnaire(data: Any, *, critical_link_ids: Iterable[str] = ()) -> 
     items = [_item(raw, contained, critical, calculated) for raw in cleaned.get("item", [])]
     items = [item for item in items if item is not None]
     parsed = ParsedQuestionnaire(
-        resource=cleaned,
+        resource=data,
         title=str(cleaned.get("title") or cleaned.get("name") or "Questionnaire"),
         url=str(cleaned.get("url") or ""),
         copyright=str(cleaned.get("copyright") or ""),

@@ -218,7 +218,7 @@ def queue_reminder(*, patient: Patient, questionnaire: Questionnaire, due_date: 
     if user is None or not user.email:
         return False
     with transaction.atomic():
-        _, created = MeasureReminder.objects.get_or_create(
+        _reminder, created = MeasureReminder.objects.get_or_create(
             patient=patient, questionnaire=questionnaire, due_date=due_date
         )
         if not created:
