@@ -260,14 +260,22 @@ def answer_option(key: str, spec: dict[str, Any], item: scoring.Item, index: int
 
 def question(key: str, spec: dict[str, Any], item: scoring.Item) -> dict[str, Any]:
     instrument = scoring.INSTRUMENTS[key]
-    out: dict[str, Any] = {"linkId": str(item.number), "prefix": f"{item.number}.", "text": spec["texts"][item.number - 1]}
+    out: dict[str, Any] = {
+        "linkId": str(item.number),
+        "prefix": f"{item.number}.",
+        "text": spec["texts"][item.number - 1],
+    }
     codes = spec.get("item_codes")
     if codes:
         out["code"] = [{"system": LOINC, "code": codes[item.number - 1]}]
     if key == "bam" and item.number == 7:
         out["type"] = "group"
         out["enableWhen"] = [
-            {"question": "6", "operator": "!=", "answerCoding": {"system": f"{BASE}/CodeSystem/bam-answers", "code": "6-0"}}
+            {
+                "question": "6",
+                "operator": "!=",
+                "answerCoding": {"system": f"{BASE}/CodeSystem/bam-answers", "code": "6-0"},
+            }
         ]
         out["item"] = [
             {

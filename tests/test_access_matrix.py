@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.test import Client
@@ -17,6 +18,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openiop.audit.models import AuditEntry
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
+
+if TYPE_CHECKING:
+    from openiop.intake.models import Patient
 
 ROLES = ("director", "intake", "clinician", "patient", "family")
 STAFF = frozenset({"director", "intake", "clinician"})
@@ -81,14 +85,17 @@ def measure_response_of(patient_of: Callable[[World], object]) -> Callable[[Worl
     def make(world: World, role: str) -> dict[str, object]:
         from openiop.measures import services as measures
 
-        patient = patient_of(world)
+        patient = cast("Patient", patient_of(world))
         questionnaire = measures.builtin_questionnaire("phq9")
         parsed = questionnaire.parsed()
         answers = {str(n): parsed.by_link_id()[str(n)].options[0] for n in range(1, 10)}
         response = measures.submit_response(
-            questionnaire=questionnaire, patient=patient, actor=world.dora, answers=answers  # type: ignore[arg-type]
+            questionnaire=questionnaire,
+            patient=patient,
+            actor=world.dora,
+            answers=answers,
         )
-        return {"patient_id": patient.pk, "response_id": response.pk}  # type: ignore[attr-defined]
+        return {"patient_id": patient.pk, "response_id": response.pk}
 
     return make
 

@@ -101,7 +101,9 @@ def test_score_help_states_option_order_per_instrument() -> None:
     text = done.stdout
     for key in ("phq9", "gad7", "audit", "auditc", "dast10", "pcl5", "who5", "bam"):
         assert f"\n{key} (" in text
-    assert "item 1-9: 0=Not at all (0), 1=Several days (1), 2=More than half the days (2), 3=Nearly every day (3)" in text
+    assert (
+        "item 1-9: 0=Not at all (0), 1=Several days (1), 2=More than half the days (2), 3=Nearly every day (3)" in text
+    )
     assert "item 3: 0=No (1), 1=Yes (0)" in text
     assert "Yes/no items: 0 = No, 1 = Yes" in text
 
@@ -124,7 +126,10 @@ def test_score_response_with_a_builtin_questionnaire(tmp_path: Path) -> None:
     answers = {str(n): parsed.by_link_id()[str(n)].options[1] for n in range(1, 8)}
     response = fhir.build_response(parsed, answers, response_id="1", subject="Patient/1", authored="2026-11-27")
     result = run(
-        "score_response", "--questionnaire", str(fhir.INSTRUMENTS_DIR / "gad7.json"), write(tmp_path, "r.json", response)
+        "score_response",
+        "--questionnaire",
+        str(fhir.INSTRUMENTS_DIR / "gad7.json"),
+        write(tmp_path, "r.json", response),
     )
     assert (result["instrument"], result["total"], result["band"]) == ("gad7", 7, "mild")
 
@@ -134,15 +139,43 @@ def test_score_response_bad_input(tmp_path: Path) -> None:
     cases = [
         ([q, str(tmp_path / "missing.json")], "Cannot read the response"),
         ([q, write(tmp_path, "bad.json", "{not json")], "is not JSON"),
-        ([q, write(tmp_path, "p.json", {"resourceType": "Patient"})], "Expected a FHIR QuestionnaireResponse; got 'Patient'"),
         (
-            [write(tmp_path, "q.json", {"resourceType": "Questionnaire", "status": "active", "item": [{"linkId": "d", "type": "date", "text": "When"}]}),
-             write(tmp_path, "r2.json", {"resourceType": "QuestionnaireResponse", "status": "completed"})],
+            [q, write(tmp_path, "p.json", {"resourceType": "Patient"})],
+            "Expected a FHIR QuestionnaireResponse; got 'Patient'",
+        ),
+        (
+            [
+                write(
+                    tmp_path,
+                    "q.json",
+                    {
+                        "resourceType": "Questionnaire",
+                        "status": "active",
+                        "item": [{"linkId": "d", "type": "date", "text": "When"}],
+                    },
+                ),
+                write(tmp_path, "r2.json", {"resourceType": "QuestionnaireResponse", "status": "completed"}),
+            ],
             "Unsupported construct in item 'd': item type 'date'",
         ),
         (
-            [q, write(tmp_path, "r3.json", {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [
-                {"linkId": "/44250-9", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA0000-0"}}]}]})],
+            [
+                q,
+                write(
+                    tmp_path,
+                    "r3.json",
+                    {
+                        "resourceType": "QuestionnaireResponse",
+                        "status": "completed",
+                        "item": [
+                            {
+                                "linkId": "/44250-9",
+                                "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA0000-0"}}],
+                            }
+                        ],
+                    },
+                ),
+            ],
             "Item '/44250-9': the answer",
         ),
     ]

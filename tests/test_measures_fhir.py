@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((REFERENCE / name).read_text(encoding="utf-8"))
 
 
-def nlm_response(option_codes: list[str | None], total: float | None = None) -> dict[str, Any]:
+def nlm_response(option_codes: Sequence[str | None], total: float | None = None) -> dict[str, Any]:
     """A QuestionnaireResponse to the NLM PHQ-9, items by LOINC answer code."""
     link_ids = [
         "/44250-9",
@@ -143,7 +145,7 @@ def test_builtin_loinc_codes() -> None:
 def test_builtin_audit_dast_reversed_ordinals() -> None:
     dast = fhir.load_builtin("dast10")
     item3 = dast.by_link_id()["3"]
-    assert [(o.display, o.ordinal) for o in item3.options] == [("No", 1), ("Yes", 0)]
+    assert [(o.display, o.ordinal) for o in item3.options] == [("No", Decimal(1)), ("Yes", Decimal(0))]
     audit = fhir.load_builtin("audit")
     assert [o.ordinal for o in audit.by_link_id()["9"].options] == [0, 2, 4]
 
@@ -183,7 +185,10 @@ CHOICE = {
         ({"linkId": "o", "type": "open-choice", "text": "x", "answerOption": [{"valueString": "a"}]}, "'open-choice'"),
         ({"linkId": "q", "type": "quantity", "text": "Weight"}, "item type 'quantity'"),
         ({**CHOICE, "repeats": True}, "repeating answers"),
-        ({"linkId": "v", "type": "choice", "text": "x", "answerValueSet": "http://loinc.org/vs/LL358-3"}, "not a contained ValueSet"),
+        (
+            {"linkId": "v", "type": "choice", "text": "x", "answerValueSet": "http://loinc.org/vs/LL358-3"},
+            "not a contained ValueSet",
+        ),
         (
             {
                 **CHOICE,
@@ -197,7 +202,12 @@ CHOICE = {
             "enableWhenExpression",
         ),
         (
-            {"linkId": "t", "type": "string", "text": "x", "enableWhen": [{"question": "nope", "operator": "exists", "answerBoolean": True}]},
+            {
+                "linkId": "t",
+                "type": "string",
+                "text": "x",
+                "enableWhen": [{"question": "nope", "operator": "exists", "answerBoolean": True}],
+            },
             "refers to 'nope'",
         ),
     ],
@@ -209,9 +219,9 @@ def test_unsupported_constructs_are_refused_by_name(item: dict[str, Any], messag
 
 
 def test_invalid_fhir_is_refused_with_the_validator_message() -> None:
-    with pytest.raises(QuestionnaireError, match="Not a valid FHIR R4 Questionnaire: item.1.linkId"):
+    with pytest.raises(QuestionnaireError, match=r"Not a valid FHIR R4 Questionnaire: item\.1\.linkId"):
         fhir.parse_questionnaire(minimal([CHOICE, {"type": "string", "text": "x"}]))
-    with pytest.raises(QuestionnaireError, match="item.0.required: Input should be a valid boolean"):
+    with pytest.raises(QuestionnaireError, match=r"item\.0\.required: Input should be a valid boolean"):
         fhir.parse_questionnaire(minimal([{**CHOICE, "required": "maybe"}]))
     with pytest.raises(QuestionnaireError, match="Expected a FHIR Questionnaire; got 'Patient'"):
         fhir.parse_questionnaire({"resourceType": "Patient"})
@@ -267,7 +277,14 @@ def test_generic_questionnaire_all_supported_types() -> None:
     parsed = fhir.parse_questionnaire(data)
     assert parsed.instrument_key is None
     by = parsed.by_link_id()
-    answers: dict[str, Any] = {"mood": by["mood"].options[1], "n": 7, "b": True, "s": "tired", "t": "work", "harm": True}
+    answers: dict[str, Any] = {
+        "mood": by["mood"].options[1],
+        "n": 7,
+        "b": True,
+        "s": "tired",
+        "t": "work",
+        "harm": True,
+    }
     result = fhir.score(parsed, answers)
     # the only item with ordinals is "mood" (low = 2); "harm" is question 7 in document order
     assert (result.total, result.band, result.critical_items) == (2, None, [7])
@@ -281,12 +298,18 @@ def test_generic_questionnaire_all_supported_types() -> None:
 
 def test_response_errors_name_the_item() -> None:
     parsed = fhir.parse_questionnaire(minimal([CHOICE]))
-    bad_code = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [
-        {"linkId": "mood", "answer": [{"valueCoding": {"code": "ecstatic"}}]}
-    ]}
-    with pytest.raises(QuestionnaireError, match="Item 'mood': the answer .* is not one of its options"):
+    bad_code = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "mood", "answer": [{"valueCoding": {"code": "ecstatic"}}]}],
+    }
+    with pytest.raises(QuestionnaireError, match=r"Item 'mood': the answer .* is not one of its options"):
         fhir.answers_from_response(parsed, bad_code)
-    unknown = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "zzz", "answer": [{"valueString": "x"}]}]}
+    unknown = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "zzz", "answer": [{"valueString": "x"}]}],
+    }
     with pytest.raises(QuestionnaireError, match="item 'zzz', which is not in the Questionnaire"):
         fhir.answers_from_response(parsed, unknown)
     with pytest.raises(QuestionnaireError, match="Not a valid FHIR R4 QuestionnaireResponse"):
@@ -309,5 +332,7 @@ def test_observations_validate_and_carry_the_loinc_total() -> None:
     assert observations[0]["valueInteger"] == 18
     bam = fhir.load_builtin("bam")
     bam_answers = {str(n): bam.by_link_id()[str(n)].options[1] for n in range(1, 18) if n != 7}
-    bam_obs = fhir.build_observations(bam, fhir.score(bam, bam_answers), response_id="6", subject="Patient/1", effective="2026-11-27")
+    bam_obs = fhir.build_observations(
+        bam, fhir.score(bam, bam_answers), response_id="6", subject="Patient/1", effective="2026-11-27"
+    )
     assert sorted(o["code"]["coding"][0]["code"] for o in bam_obs) == ["bam-protective", "bam-risk", "bam-use"]

@@ -21,6 +21,7 @@ from openiop.audit.models import AuditEntry
 from openiop.measures import services
 from openiop.measures.models import MeasureReminder, MeasureResponse, MeasureSchedule, Questionnaire
 from openiop.outbox.models import OutboxMessage
+from openiop.safety import services as safety_services
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 from tests.test_measures_fhir import REFERENCE
@@ -55,7 +56,9 @@ def test_patient_sees_an_accessible_phq9_form(world: World, client_for, phq9: Qu
     assert entry is not None and entry.action == "read" and entry.patient_id == world.pat.pk
 
 
-def test_crisis_path_end_to_end(world: World, client_for, phq9: Questionnaire, django_capture_on_commit_callbacks) -> None:
+def test_crisis_path_end_to_end(
+    world: World, client_for, phq9: Questionnaire, django_capture_on_commit_callbacks
+) -> None:
     client = client_for(world.pat_user)
     with django_capture_on_commit_callbacks(execute=True):
         posted = client.post(fill_url(), phq9_post([1, 1, 1, 1, 1, 1, 1, 1, 1]))
@@ -104,7 +107,7 @@ def test_the_alert_is_created_in_the_same_transaction(world: World, phq9: Questi
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("alert failed")
 
-    monkeypatch.setattr(services.safety, "raise_alert", broken)
+    monkeypatch.setattr(safety_services, "raise_alert", broken)
     with pytest.raises(RuntimeError):
         services.submit_response(questionnaire=phq9, patient=world.pat, actor=world.pat_user, answers=answers)
     # no response stored without its alert
@@ -179,9 +182,7 @@ def test_reminders_are_queued_once_without_clinical_details(world: World, phq9: 
 
 
 @pytest.mark.parametrize("name", ["nlm-lforms-phq9.json", "hl7-sdc-phq9-questionnaire.json"])
-def test_director_imports_a_reference_questionnaire_patient_answers_it(
-    world: World, client_for, name: str
-) -> None:
+def test_director_imports_a_reference_questionnaire_patient_answers_it(world: World, client_for, name: str) -> None:
     director = client_for(world.dora)
     with (REFERENCE / name).open("rb") as upload:
         page = director.post(reverse("measures:import"), {"file": upload, "critical_link_ids": ""})
@@ -253,7 +254,9 @@ def test_import_with_program_critical_items(world: World, client_for, tmp_path: 
 def _response_weeks_ago(world: World, questionnaire: Questionnaire, values: list[int], weeks: int) -> MeasureResponse:
     parsed = questionnaire.parsed()
     answers = {str(n): parsed.by_link_id()[str(n)].options[v] for n, v in enumerate(values, start=1)}
-    response = services.submit_response(questionnaire=questionnaire, patient=world.pat, actor=world.pat_user, answers=answers)
+    response = services.submit_response(
+        questionnaire=questionnaire, patient=world.pat, actor=world.pat_user, answers=answers
+    )
     MeasureResponse.objects.filter(pk=response.pk).update(authored_at=timezone.now() - timedelta(weeks=weeks))
     return response
 

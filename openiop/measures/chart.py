@@ -69,6 +69,14 @@ def build(instrument: Instrument | None, weeks: list[int], values: list[int], ba
     step = max(1, top // 4)
     ticks = [(y(v), v) for v in range(0, top + 1, step)]
     return Chart(
-        WIDTH, HEIGHT, bands, points, polyline, y(baseline) if baseline is not None else None, ticks,
-        LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM,
+        WIDTH,
+        HEIGHT,
+        bands,
+        points,
+        polyline,
+        y(baseline) if baseline is not None else None,
+        ticks,
+        LEFT,
+        WIDTH - RIGHT,
+        HEIGHT - BOTTOM,
     )

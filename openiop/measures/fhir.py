@@ -99,8 +99,10 @@ class Option:
     def matches(self, answer: Mapping[str, Any]) -> bool:
         if self.kind == "coding" and "valueCoding" in answer:
             coding = answer["valueCoding"]
-            same_system = not coding.get("system") or not self.value.get("system") or (
-                coding.get("system") == self.value.get("system")
+            same_system = (
+                not coding.get("system")
+                or not self.value.get("system")
+                or (coding.get("system") == self.value.get("system"))
             )
             return bool(same_system and coding.get("code") == self.value.get("code"))
         if self.kind == "string" and "valueString" in answer:
@@ -201,14 +203,15 @@ def parse_questionnaire(data: Any, *, critical_link_ids: Iterable[str] = ()) -> 
     except ValidationError as error:
         raise QuestionnaireError(f"Not a valid FHIR R4 Questionnaire: {_first_errors(error)}") from None
     contained = {
-        entry.get("id"): entry
+        str(entry.get("id")): entry
         for entry in cleaned.get("contained", [])
         if isinstance(entry, dict) and entry.get("resourceType") == "ValueSet"
     }
     critical = set(critical_link_ids)
     calculated = _calculated_link_ids(data)
-    items = [_item(raw, contained, critical, calculated) for raw in cleaned.get("item", [])]
-    items = [item for item in items if item is not None]
+    items = [
+        item for raw in cleaned.get("item", []) if (item := _item(raw, contained, critical, calculated)) is not None
+    ]
     parsed = ParsedQuestionnaire(
         resource=data,
         title=str(cleaned.get("title") or cleaned.get("name") or "Questionnaire"),
@@ -296,9 +299,7 @@ def _extension_value(raw: Mapping[str, Any], url: str) -> Any:
     return None
 
 
-def _item(
-    raw: dict[str, Any], contained: Mapping[str, Any], critical: set[str], calculated: set[str]
-) -> QItem | None:
+def _item(raw: dict[str, Any], contained: Mapping[str, Any], critical: set[str], calculated: set[str]) -> QItem | None:
     link_id = str(raw["linkId"])
     kind = str(raw["type"])
     where = f"item {link_id!r}"
@@ -342,8 +343,11 @@ def _item(
             raise QuestionnaireError(f"Unsupported construct in {where}: enableWhen on answer{answer_kind}.")
         item.enable_when.append(Condition(str(condition["question"]), operator, answer_kind, condition[answer_keys[0]]))
     item.enable_any = raw.get("enableBehavior") == "any"
-    children = [_item(child, contained, critical, calculated) for child in raw.get("item", []) or []]
-    item.children = [child for child in children if child is not None]
+    item.children = [
+        child
+        for raw_child in raw.get("item", []) or []
+        if (child := _item(raw_child, contained, critical, calculated)) is not None
+    ]
     if kind == "group" and not item.children:
         return None if raw.get("item") else item
     if item.children and kind != "group":
@@ -359,7 +363,9 @@ def _options(raw: dict[str, Any], contained: Mapping[str, Any], where: str) -> l
             if ordinal is None:  # some authors put it on the Coding instead
                 ordinal = _ordinal((entry.get("valueCoding") or {}).get("extension"))
             if "valueCoding" in entry:
-                coding = {k: entry["valueCoding"][k] for k in ("system", "code", "display") if k in entry["valueCoding"]}
+                coding = {
+                    k: entry["valueCoding"][k] for k in ("system", "code", "display") if k in entry["valueCoding"]
+                }
                 display = str(coding.get("display") or coding.get("code"))
                 options.append(Option(index, display, "coding", coding, ordinal))
             elif "valueString" in entry:
@@ -385,11 +391,13 @@ def _options(raw: dict[str, Any], contained: Mapping[str, Any], where: str) -> l
     index = 0
     for include in compose.get("include", []):
         if not include.get("concept"):
-            raise QuestionnaireError(
-                f"Unsupported construct in {where}: a ValueSet that includes a whole code system."
-            )
+            raise QuestionnaireError(f"Unsupported construct in {where}: a ValueSet that includes a whole code system.")
         for concept in include["concept"]:
-            coding = {"system": include.get("system", ""), "code": concept["code"], "display": concept.get("display", "")}
+            coding = {
+                "system": include.get("system", ""),
+                "code": concept["code"],
+                "display": concept.get("display", ""),
+            }
             display = str(concept.get("display") or concept["code"])
             options.append(Option(index, display, "coding", coding, _ordinal(concept.get("extension"))))
             index += 1
@@ -489,7 +497,9 @@ def enabled_link_ids(parsed: ParsedQuestionnaire, answers: Mapping[str, Any]) ->
 def _is_enabled(item: QItem, answers: Mapping[str, Any], enabled: set[str]) -> bool:
     if not item.enable_when:
         return True
-    results = [_condition_holds(c, answers.get(c.question) if c.question in enabled else None) for c in item.enable_when]
+    results = [
+        _condition_holds(c, answers.get(c.question) if c.question in enabled else None) for c in item.enable_when
+    ]
     return any(results) if item.enable_any else all(results)
 
 
@@ -636,7 +646,10 @@ def score(
 
 
 def _score_instrument(
-    parsed: ParsedQuestionnaire, instrument: scoring.Instrument, answers: Mapping[str, Any], thresholds: scoring.Thresholds
+    parsed: ParsedQuestionnaire,
+    instrument: scoring.Instrument,
+    answers: Mapping[str, Any],
+    thresholds: scoring.Thresholds,
 ) -> scoring.Score:
     choices = _choice_questions(parsed)
     published = [item for item in instrument.items if item.labels]
@@ -802,11 +815,19 @@ def build_observations(
         if total_code:
             coding = {"system": LOINC, "code": total_code, "display": f"{name} total score"}
         else:
-            coding = {"system": f"{BASE}/CodeSystem/scores", "code": f"{key or 'questionnaire'}-total", "display": f"{name} total score"}
+            coding = {
+                "system": f"{BASE}/CodeSystem/scores",
+                "code": f"{key or 'questionnaire'}-total",
+                "display": f"{name} total score",
+            }
         observations.append(observation("total", coding, result.total))
     for subscale, value in result.subscales.items():
         if isinstance(value, int) and not isinstance(value, bool):
-            coding = {"system": f"{BASE}/CodeSystem/scores", "code": f"{key}-{subscale}", "display": f"{name} {subscale}"}
+            coding = {
+                "system": f"{BASE}/CodeSystem/scores",
+                "code": f"{key}-{subscale}",
+                "display": f"{name} {subscale}",
+            }
             observations.append(observation(subscale.replace("_", "-"), coding, value))
     del panel
     return observations

@@ -77,7 +77,7 @@ class QuestionnaireForm(forms.Form):
 @dataclass
 class Node:
     item: fhir.QItem
-    field: forms.BoundField | None
+    bound: forms.BoundField | None
     children: list[Node] = field(default_factory=list)
     conditions: str = ""  # JSON for measures.js; empty when always shown
 
@@ -110,7 +110,7 @@ def tree(form: QuestionnaireForm) -> list[Node]:
         return [
             Node(
                 item=item,
-                field=form[form.names[item.link_id]] if item.link_id in form.names else None,
+                bound=form[form.names[item.link_id]] if item.link_id in form.names else None,
                 children=build(item.children),
                 conditions=conditions(item),
             )

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from openiop.measures import fhir
+from openiop.measures import fhir, scoring
 
 
 class Questionnaire(models.Model):
@@ -50,7 +50,7 @@ class Questionnaire(models.Model):
 
     @property
     def short_title(self) -> str:
-        instrument = fhir.scoring.INSTRUMENTS.get(self.instrument_key)
+        instrument = scoring.INSTRUMENTS.get(self.instrument_key)
         return instrument.title if instrument else self.title
 
 
@@ -151,5 +151,10 @@ class MeasureReminder(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["patient", "questionnaire", "due_date"], name="one_reminder_per_due_measure")
+            models.UniqueConstraint(
+                fields=["patient", "questionnaire", "due_date"], name="one_reminder_per_due_measure"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"reminder for {self.questionnaire} due {self.due_date}"

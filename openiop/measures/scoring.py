@@ -199,7 +199,12 @@ GAD7 = Instrument(
 )
 
 _AUDIT_ITEMS = [
-    Item(1, "how often a drink", AUDIT_FREQUENCY[:1] + ("Monthly or less", "2-4 times a month", "2-3 times a week", "4 or more times a week"), (0, 1, 2, 3, 4)),
+    Item(
+        1,
+        "how often a drink",
+        ("Never", "Monthly or less", "2-4 times a month", "2-3 times a week", "4 or more times a week"),
+        (0, 1, 2, 3, 4),
+    ),
     Item(2, "drinks on a typical day", ("1 or 2", "3 or 4", "5 or 6", "7 to 9", "10 or more"), (0, 1, 2, 3, 4)),
     Item(3, "six or more drinks on one occasion", AUDIT_FREQUENCY, (0, 1, 2, 3, 4)),
     Item(4, "not able to stop", AUDIT_FREQUENCY, (0, 1, 2, 3, 4)),
@@ -368,7 +373,7 @@ def score_answers(
         expected = str(len(items)) if last_scored == len(items) else f"{last_scored} to {len(items)}"
         raise ScoringError(f"{instrument.title} takes {expected} answers; got {len(indices)}.")
     item_scores: list[int | None] = []
-    for item, index in zip(items, list(indices) + [None] * (len(items) - len(indices)), strict=True):
+    for item, index in zip(items, [*indices, *([None] * (len(items) - len(indices)))], strict=True):
         if index is None:
             item_scores.append(None)
             continue
@@ -487,7 +492,9 @@ def _subscales(
     return {}
 
 
-def _sum_or_none(values: Mapping[int, int | None], numbers: Iterable[int], name: str, warnings: list[str]) -> int | None:
+def _sum_or_none(
+    values: Mapping[int, int | None], numbers: Iterable[int], name: str, warnings: list[str]
+) -> int | None:
     picked = [values[n] for n in numbers]
     if any(v is None for v in picked):
         missing = ", ".join(str(n) for n in numbers if values[n] is None)
@@ -517,7 +524,7 @@ def _pcl5_subscales(values: Mapping[int, int | None], warnings: list[str]) -> di
 def _some_cluster_impossible(values: Mapping[int, int | None]) -> bool:
     for first, last, needed in PCL5_CLUSTERS.values():
         numbers = range(first, last + 1)
-        possible = sum(1 for n in numbers if values[n] is None or values[n] >= 2)  # type: ignore[operator]
+        possible = sum(1 for n in numbers if (value := values[n]) is None or value >= 2)
         if possible < needed:
             return True
     return False
@@ -570,7 +577,9 @@ def help_text(instrument: Instrument) -> str:
         if not labels:
             lines.append(f"  item {span}: leave blank (not a single choice; not scored)")
             continue
-        options = ", ".join(f"{i}={label} ({score})" for i, (label, score) in enumerate(zip(labels, scores, strict=True)))
+        options = ", ".join(
+            f"{i}={label} ({score})" for i, (label, score) in enumerate(zip(labels, scores, strict=True))
+        )
         lines.append(f"  item {span}: {options}")
     if instrument.note:
         lines.append(f"  {instrument.note}")

@@ -15,9 +15,7 @@ from django.utils.translation import gettext as _
 
 from openiop.audit import services as audit
 from openiop.core.errors import ServiceError
-from openiop.measures import conf, fhir
-from openiop.outbox import services as outbox
-from openiop.safety import services as safety
+from openiop.measures import conf, fhir, scoring
 from openiop.measures.models import (
     DerivedObservation,
     MeasureReminder,
@@ -25,6 +23,8 @@ from openiop.measures.models import (
     Occasion,
     Questionnaire,
 )
+from openiop.outbox import services as outbox
+from openiop.safety import services as safety
 
 if TYPE_CHECKING:
     from openiop.accounts.models import Program, User
@@ -76,7 +76,7 @@ def import_questionnaire(
     with transaction.atomic():
         taken = set(Questionnaire.objects.filter(program=program).values_list("slug", flat=True))
         base, n = slug, 2
-        while slug in taken or slug in fhir.scoring.INSTRUMENTS:
+        while slug in taken or slug in scoring.INSTRUMENTS:
             slug, n = f"{base}-{n}", n + 1
         questionnaire = Questionnaire.objects.create(
             program=program,
@@ -140,6 +140,7 @@ def submit_response(
             warnings=result.warnings,
         )
         authored = now.isoformat()
+        author = f"Practitioner/{actor.pk}" if administered_by_staff else f"Patient/{patient.pk}"
         subject = f"Patient/{patient.pk}"
         response.resource = fhir.build_response(
             parsed,
@@ -147,7 +148,7 @@ def submit_response(
             response_id=str(response.pk),
             subject=subject,
             authored=authored,
-            author=f"{'Practitioner' if administered_by_staff else 'Patient'}/{actor.pk if administered_by_staff else patient.pk}",
+            author=author,
         )
         response.save(update_fields=["resource"])
         DerivedObservation.objects.bulk_create(

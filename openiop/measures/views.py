@@ -154,18 +154,18 @@ def caseload_progress(request: HttpRequest) -> HttpResponse:
     person = acting_person(request)
     patients = list(access.patients_in_care_of(person).select_related("program"))
     audit.record_reads_of_list(person, patients, purpose="measures-caseload")
-    rows = []
-    for patient in patients:
-        for trajectory in queries.trajectories(patient):
-            if trajectory.change is None:
-                continue
-            rows.append({"patient": patient, "trajectory": trajectory})
+    rows: list[tuple[Patient, queries.Trajectory]] = [
+        (patient, trajectory)
+        for patient in patients
+        for trajectory in queries.trajectories(patient)
+        if trajectory.change is not None
+    ]
     order = request.GET.get("sort", "worsening")
     if order == "stalled":
-        rows.sort(key=lambda r: (not r["trajectory"].stalled, -(r["trajectory"].weeks_since_baseline or 0)))
+        rows.sort(key=lambda row: (not row[1].stalled, -(row[1].weeks_since_baseline or 0)))
     else:
         order = "worsening"
-        rows.sort(key=lambda r: (not r["trajectory"].worsening, -r["trajectory"].change.difference))
+        rows.sort(key=lambda row: (not row[1].worsening, -abs(row[1].change.difference if row[1].change else 0)))
     return render(request, "measures/caseload.html", {"rows": rows, "sort": order})
 
 

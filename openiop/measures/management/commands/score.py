@@ -35,7 +35,9 @@ def parse_answers(raw: str) -> list[int | None]:
         elif text.isdigit():
             answers.append(int(text))
         else:
-            raise CommandError(f"Answer {position} is {text!r}: give an option index (0, 1, 2, ...), or - if not answered.")
+            raise CommandError(
+                f"Answer {position} is {text!r}: give an option index (0, 1, 2, ...), or - if not answered."
+            )
     return answers
 
 

@@ -17,9 +17,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         today = timezone.localdate()
         queued = 0
-        enrollments = Enrollment.objects.filter(
-            status=EnrollmentStatus.ACTIVE, patient__user__isnull=False, track__measure_schedules__isnull=False
-        ).select_related("patient", "patient__user", "patient__program").distinct()
+        enrollments = (
+            Enrollment.objects.filter(
+                status=EnrollmentStatus.ACTIVE, patient__user__isnull=False, track__measure_schedules__isnull=False
+            )
+            .select_related("patient", "patient__user", "patient__program")
+            .distinct()
+        )
         for enrollment in enrollments:
             for due in queries.due_measures(enrollment.patient, enrollment, today):
                 if services.queue_reminder(
