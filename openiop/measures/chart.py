@@ -39,6 +39,7 @@ class Chart:
     plot_left: int
     plot_right: int
     plot_bottom: int
+    last_week: int
 
 
 def maximum(instrument: Instrument | None, values: list[int]) -> int:
@@ -51,19 +52,22 @@ def build(instrument: Instrument | None, weeks: list[int], values: list[int], ba
     """Points at (week, value); severity bands shaded; the baseline as a line."""
     top = maximum(instrument, values)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    last_week = max([*weeks, 1])
+    last_week = max([*weeks, 2])
 
     def y(value: float) -> float:
         return round(TOP + plot_h - plot_h * value / top, 1)
 
     def x(week: int) -> float:
-        return round(LEFT + plot_w * (week / last_week if last_week else 0), 1)
+        return round(LEFT + plot_w * (week - 1) / (last_week - 1), 1)  # week 1 at the left edge
 
     bands = []
     if instrument is not None:
+        shades = BAND_SHADES[::-1] if instrument.higher_is_better else BAND_SHADES
+        if instrument.higher_is_better:
+            shades = shades[len(BAND_SHADES) - len(instrument.bands) :]
         for index, band in enumerate(instrument.bands):
             low, high = band.low, min(band.high + 1, top)
-            bands.append(Rect(y(high), round(y(low) - y(high), 1), BAND_SHADES[index % len(BAND_SHADES)], band.name))
+            bands.append(Rect(y(high), round(y(low) - y(high), 1), shades[index % len(shades)], band.name))
     points = [Point(x(w), y(v), v, f"week {w}") for w, v in zip(weeks, values, strict=True)]
     polyline = " ".join(f"{p.x},{p.y}" for p in points)
     step = max(1, top // 4)
@@ -79,4 +83,5 @@ def build(instrument: Instrument | None, weeks: list[int], values: list[int], ba
         LEFT,
         WIDTH - RIGHT,
         HEIGHT - BOTTOM,
+        last_week,
     )

@@ -123,8 +123,8 @@ def trajectories(request: HttpRequest, patient_id: int) -> HttpResponse:
     items = []
     for trajectory in queries.trajectories(patient):
         scored = [p for p in trajectory.points if p.total is not None]
-        start = scored[0].authored_at if scored else None
-        weeks = [((p.authored_at - start).days // 7 + 1) if start else 1 for p in scored]
+        start = timezone.localdate(scored[0].authored_at) if scored else None
+        weeks = [((timezone.localdate(p.authored_at) - start).days // 7 + 1) if start else 1 for p in scored]
         baseline = trajectory.baseline.total if trajectory.baseline else None
         svg = chart.build(trajectory.instrument, weeks, [p.total for p in scored if p.total is not None], baseline)
         items.append({"trajectory": trajectory, "chart": svg})
