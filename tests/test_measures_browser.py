@@ -50,7 +50,7 @@ def asgi_server(transactional_db: None, world: World) -> Iterator[str]:
         "OPENIOP_OUTBOX_SEND_ON_COMMIT": "0",
     }
     env.pop("REDIS_URL", None)  # one process: the in-memory channel layer
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "openiop.asgi:application"],
         cwd=ROOT,
         env=env,

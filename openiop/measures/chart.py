@@ -62,7 +62,7 @@ def build(instrument: Instrument | None, weeks: list[int], values: list[int], ba
 
     bands = []
     if instrument is not None:
-        shades = BAND_SHADES[::-1] if instrument.higher_is_better else BAND_SHADES
+        shades: tuple[str, ...] = BAND_SHADES[::-1] if instrument.higher_is_better else BAND_SHADES
         if instrument.higher_is_better:
             shades = shades[len(BAND_SHADES) - len(instrument.bands) :]
         for index, band in enumerate(instrument.bands):

@@ -35,7 +35,7 @@ def build(*, tracks: list[Track], enrollments: list[Enrollment], rng: random.Ran
     observations: list[list[dict[str, Any]]] = []
     given: list[dict[str, Any]] = []
     for enrollment in enrollments:
-        if enrollment.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.FINISHED):
+        if enrollment.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.FINISHED) or not enrollment.patient.user:
             continue
         last = min(today, enrollment.end_date or today)
         weeks = (last - enrollment.start_date).days // 7
@@ -48,7 +48,7 @@ def build(*, tracks: list[Track], enrollments: list[Enrollment], rng: random.Ran
                 share = max(0.02, min(0.95, level + step * week + rng.uniform(-0.05, 0.05)))
                 answers = _answers(questions, share, rng)
                 result = fhir.score(questions, answers)
-                authored = timezone.make_aware(
+                authored_at = timezone.make_aware(
                     datetime.combine(enrollment.start_date + timedelta(weeks=week), time(18, rng.randint(0, 59)))
                 )
                 response = MeasureResponse(
@@ -56,8 +56,8 @@ def build(*, tracks: list[Track], enrollments: list[Enrollment], rng: random.Ran
                     questionnaire=questionnaire,
                     enrollment=enrollment,
                     occasion=Occasion.INTAKE if week == 0 else Occasion.WEEKLY,
-                    authored_at=authored,
-                    submitted_by_id=enrollment.patient.user_id,
+                    authored_at=authored_at,
+                    submitted_by=enrollment.patient.user,
                     resource={},
                     total=result.total,
                     band=result.band or "",
