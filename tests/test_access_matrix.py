@@ -211,6 +211,7 @@ MATRIX: dict[str, Rule] = {
             lambda w, role: measure_response_of(lambda w: w.olga)(w, role),
         ),
         audits_patient=True,
+    ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
