@@ -191,6 +191,7 @@ MATRIX: dict[str, Rule] = {
     ),
     "measures:caseload": Rule(roles=frozenset({"director", "clinician"})),
     "measures:import": Rule(roles=frozenset({"director"})),
+    "measures:schedules": Rule(roles=frozenset({"director"})),
     "measures:trajectories": Rule(
         roles=STAFF,
         own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},

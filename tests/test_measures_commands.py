@@ -132,6 +132,20 @@ def test_score_response_with_a_builtin_questionnaire(tmp_path: Path) -> None:
         write(tmp_path, "r.json", response),
     )
     assert (result["instrument"], result["total"], result["band"]) == ("gad7", 7, "mild")
+    assert result["warnings"] == []
+    # a response that names another questionnaire is scored, with a warning
+    response["questionnaire"] = "https://example.org/Questionnaire/other"
+    result = run(
+        "score_response",
+        "--questionnaire",
+        str(fhir.INSTRUMENTS_DIR / "gad7.json"),
+        write(tmp_path, "r.json", response),
+    )
+    assert result["total"] == 7
+    assert result["warnings"] == [
+        "The response says it answers https://example.org/Questionnaire/other, not "
+        "https://openiop.org/fhir/Questionnaire/gad7; scored against the latter."
+    ]
 
 
 def test_score_response_bad_input(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from openiop.audit.models import AuditEntry
+from openiop.core.errors import ServiceError
 from openiop.measures import services
 from openiop.measures.models import MeasureReminder, MeasureResponse, MeasureSchedule, Questionnaire
 from openiop.outbox.models import OutboxMessage
@@ -306,3 +307,31 @@ def test_export_of_another_patients_response_is_404(world: World, client_for, ph
     assert client_for(world.dora).get(url).status_code == 404  # Quinn's chart, Pat's response
     done = reverse("measures:done", kwargs={"response_id": response.pk})
     assert client_for(world.quinn_user).get(done).status_code == 404
+
+
+def test_director_sets_schedules_per_track(world: World, client_for, phq9: Questionnaire) -> None:
+    gad7 = services.builtin_questionnaire("gad7")
+    client = client_for(world.dora)
+    url = reverse("measures:schedules")
+    page = client.get(url)
+    assert f'name="s-{world.track.pk}-{phq9.pk}-weekly"' in page.content.decode()
+    client.post(
+        url,
+        {f"s-{world.track.pk}-{phq9.pk}-intake": "on", f"s-{world.track.pk}-{phq9.pk}-weekly": "on",
+         f"s-{world.track.pk}-{gad7.pk}-discharge": "on"},
+    )  # fmt: skip
+    rows = {(s.questionnaire.slug, s.at_intake, s.weekly, s.at_discharge) for s in MeasureSchedule.objects.all()}
+    assert rows == {("phq9", True, True, False), ("gad7", False, False, True)}
+    assert AuditEntry.objects.filter(actor=world.dora, record_type="measures.measureschedule").exists()
+    assert f'name="s-{world.track.pk}-{phq9.pk}-weekly" id="s-{world.track.pk}-{phq9.pk}-weekly" checked' in (
+        client.get(url).content.decode()
+    )
+    # another program's track is refused, nothing changes
+    from openiop.scheduling.models import Track
+
+    other = Track.objects.get(program=world.elsewhere)
+    with pytest.raises(ServiceError):
+        services.set_schedules(
+            program=world.harborview, actor=world.dora, plan={(other.pk, phq9.pk): (True, True, True)}
+        )
+    assert MeasureSchedule.objects.count() == 2

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from openiop.measures.models import (
     DerivedObservation,
     MeasureReminder,
     MeasureResponse,
+    MeasureSchedule,
     Occasion,
     Questionnaire,
 )
@@ -244,3 +245,42 @@ def queue_reminder(*, patient: Patient, questionnaire: Questionnaire, due_date: 
             detail={"questionnaire": questionnaire.slug, "due_date": due_date.isoformat()},
         )
     return True
+
+
+def set_schedules(*, program: Program, actor: User, plan: dict[tuple[int, int], tuple[bool, bool, bool]]) -> None:
+    """Replace the program's measure schedules: (track id, questionnaire id) -> (intake, weekly, discharge).
+
+    A pair with no occasion is removed. Tracks and questionnaires must belong to
+    the program (or be built in)."""
+    from openiop.scheduling.models import Track
+
+    tracks = set(Track.objects.filter(program=program).values_list("pk", flat=True))
+    offered = set(
+        Questionnaire.objects.filter(
+            models.Q(program__isnull=True) | models.Q(program=program), status=Questionnaire.Status.ACTIVE
+        ).values_list("pk", flat=True)
+    )
+    if any(track not in tracks or questionnaire not in offered for track, questionnaire in plan):
+        raise ServiceError(_("That track or questionnaire is not in your program."))
+    with transaction.atomic():
+        MeasureSchedule.objects.filter(track__program=program).delete()
+        MeasureSchedule.objects.bulk_create(
+            MeasureSchedule(
+                track_id=track, questionnaire_id=questionnaire, at_intake=intake, weekly=weekly, at_discharge=discharge
+            )
+            for (track, questionnaire), (intake, weekly, discharge) in sorted(plan.items())
+            if intake or weekly or discharge
+        )
+        audit.record(
+            "update",
+            actor=actor,
+            record_type="measures.measureschedule",
+            program_id=program.pk,
+            detail={
+                "schedules": [
+                    [track, questionnaire, *flags]
+                    for (track, questionnaire), flags in sorted(plan.items())
+                    if any(flags)
+                ]
+            },
+        )

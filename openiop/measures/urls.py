@@ -15,4 +15,5 @@ urlpatterns = [
     ),
     path("caseload/measures/", views.caseload_progress, name="caseload"),
     path("program/measures/", views.import_questionnaire, name="import"),
+    path("program/measures/schedules/", views.schedules, name="schedules"),
 ]

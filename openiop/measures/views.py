@@ -18,7 +18,8 @@ from openiop.intake import queries as intake_queries
 from openiop.intake.models import Patient
 from openiop.measures import chart, queries, services
 from openiop.measures.forms import ImportForm, QuestionnaireForm, tree
-from openiop.measures.models import MeasureResponse, Occasion, Questionnaire
+from openiop.measures.models import MeasureResponse, MeasureSchedule, Occasion, Questionnaire
+from openiop.scheduling.models import Track
 
 
 def _own_patient(request: HttpRequest, purpose: str) -> Patient:
@@ -191,3 +192,58 @@ def import_questionnaire(request: HttpRequest) -> HttpResponse:
     own = Questionnaire.objects.filter(program_id=director.program_pk)
     context = {"form": form, "own": own, "builtin": services.builtin_questionnaires()}
     return render(request, "measures/import.html", context, status=status)
+
+
+OCCASIONS = ("intake", "weekly", "discharge")
+SCHEDULE_FIELDS = {"intake": "at_intake", "weekly": "weekly", "discharge": "at_discharge"}
+
+
+def _scheduled(schedule: MeasureSchedule | None, occasion: str) -> bool:
+    return bool(schedule is not None and getattr(schedule, SCHEDULE_FIELDS[occasion]))
+
+
+@role_required(Role.DIRECTOR)
+@require_http_methods(["GET", "POST"])
+def schedules(request: HttpRequest) -> HttpResponse:
+    """Which measures each track gives, and when: one checkbox per track, questionnaire and occasion."""
+    director = acting_person(request)
+    program = director.program
+    if program is None:
+        raise Http404
+    tracks = list(Track.objects.filter(program=program).order_by("name"))
+    available = list(queries.available_questionnaires(program))
+    if request.method == "POST":
+        plan = {
+            (track.pk, q.pk): tuple(f"s-{track.pk}-{q.pk}-{o}" in request.POST for o in OCCASIONS)
+            for track in tracks
+            for q in available
+        }
+        try:
+            services.set_schedules(program=program, actor=director, plan=plan)  # type: ignore[arg-type]
+        except ServiceError as error:
+            messages.error(request, str(error))
+            return redirect("measures:schedules")
+        messages.success(request, _("Schedules saved."))
+        return redirect("measures:schedules")
+    current = {(s.track_id, s.questionnaire_id): s for s in MeasureSchedule.objects.filter(track__program=program)}
+    rows = [
+        {
+            "track": track,
+            "cells": [
+                {
+                    "questionnaire": q,
+                    "boxes": [
+                        (
+                            f"s-{track.pk}-{q.pk}-{o}",
+                            o,
+                            _scheduled(current.get((track.pk, q.pk)), o),
+                        )
+                        for o in OCCASIONS
+                    ],
+                }
+                for q in available
+            ],
+        }
+        for track in tracks
+    ]
+    return render(request, "measures/schedules.html", {"rows": rows, "available": available})

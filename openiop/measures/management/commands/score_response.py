@@ -43,4 +43,9 @@ class Command(BaseCommand):
             result = fhir.score(parsed, answers, thresholds=conf.thresholds())
         except fhir.QuestionnaireError as error:
             raise CommandError(str(error)) from None
+        claimed = str(response.get("questionnaire") or "").split("|")[0]
+        if claimed and parsed.url and claimed != parsed.url:
+            result.warnings.append(
+                f"The response says it answers {claimed}, not {parsed.url}; scored against the latter."
+            )
         self.stdout.write(json.dumps(result.as_dict()))
