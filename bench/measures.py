@@ -59,7 +59,9 @@ def scoring_throughput(count: int) -> None:
     for questions, answers in prepared:
         fhir.score(questions, answers)
     elapsed = time.perf_counter() - started
-    print(f"fhir.score (parsed Questionnaire): {count} responses in {elapsed:.2f} s = {count / elapsed:,.0f} responses/s")
+    print(
+        f"fhir.score (parsed Questionnaire): {count} responses in {elapsed:.2f} s = {count / elapsed:,.0f} responses/s"
+    )
 
 
 def alert_latency(submissions: int) -> None:
@@ -84,7 +86,7 @@ def alert_latency(submissions: int) -> None:
     from openiop.safety.models import SafetyAlert
 
     call_command("migrate", verbosity=0)
-    build_demo_program(patients=60, seed=4, password="bench-password-1", today=None)
+    build_demo_program(patients=60, seed=4, password=os.environ.get("OPENIOP_DEMO_PASSWORD", "iop-demo-2026"))
     services.builtin_questionnaire("phq9")
     layer = get_channel_layer()
     assert layer is not None
@@ -110,8 +112,9 @@ def alert_latency(submissions: int) -> None:
     timings_ms = sorted(t * 1000 for t in timings)
     p95 = timings_ms[max(0, round(0.95 * len(timings_ms)) - 1)]
     print(
-        f"submit -> clinician live alert over {submissions} submissions: median {statistics.median(timings_ms):.1f} ms, "
-        f"p95 {p95:.1f} ms, max {timings_ms[-1]:.1f} ms ({alerts} alerts stored)"
+        f"submit -> clinician live alert over {submissions} submissions: "
+        f"median {statistics.median(timings_ms):.1f} ms, p95 {p95:.1f} ms, max {timings_ms[-1]:.1f} ms "
+        f"({alerts} alerts stored)"
     )
 
 
