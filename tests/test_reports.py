@@ -28,7 +28,9 @@ def test_bar_chart_escapes_text_and_links_each_bar() -> None:
     assert charts.bar_chart([], title="empty", description="none").count("<rect") == 0
 
 
-@pytest.mark.parametrize(("value", "top"), [(0, 4), (1, 4), (3, 4), (7, 8), (11, 12), (24, 24), (26, 32), (480, 600), (4000, 4000)])
+@pytest.mark.parametrize(
+    ("value", "top"), [(0, 4), (1, 4), (3, 4), (7, 8), (11, 12), (24, 24), (26, 32), (480, 600), (4000, 4000)]
+)
 def test_value_axis_tops_are_round(value: float, top: float) -> None:
     assert charts._nice_max(value) == top
 
