@@ -335,3 +335,41 @@ def test_director_sets_schedules_per_track(world: World, client_for, phq9: Quest
             program=world.harborview, actor=world.dora, plan={(other.pk, phq9.pk): (True, True, True)}
         )
     assert MeasureSchedule.objects.count() == 2
+
+
+def test_progress_caseload_query_count_does_not_grow_with_patients(
+    world: World, client_for, phq9: Questionnaire
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from openiop.intake.models import CareTeamMember
+    from tests.conftest import enroll, make_patient
+
+    parsed = phq9.parsed()
+    answers = {str(n): parsed.by_link_id()[str(n)].options[1] for n in range(1, 10)}
+    answers["9"] = parsed.by_link_id()["9"].options[0]
+
+    def grow(count: int) -> None:
+        start = world.harborview.patients.count()
+        for n in range(start, start + count):
+            patient = make_patient(world.harborview, f"H-M{n}", None, f"M{n}")
+            enroll(patient, world.track)
+            CareTeamMember.objects.create(patient=patient, clinician=world.carla, is_primary=True)
+            for _ in range(2):
+                services.submit_response(questionnaire=phq9, patient=patient, actor=world.carla, answers=answers)
+
+    client = client_for(world.carla)
+    url = reverse("measures:caseload")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    grow(3)
+    count()  # warm: session, two-factor device
+    small = count()
+    grow(12)
+    large = count()
+    assert large == small, f"{small} queries with 3 patients, {large} with 15"

@@ -89,14 +89,23 @@ class Trajectory:
 
 
 def trajectories(patient: Patient) -> list[Trajectory]:
+    return trajectories_of([patient]).get(patient.pk, [])
+
+
+def trajectories_of(patients: list[Patient]) -> dict[int, list[Trajectory]]:
+    """Each patient's trajectories, from one query (list pages)."""
     responses = (
-        MeasureResponse.objects.filter(patient=patient, status=MeasureResponse.Status.COMPLETED)
+        MeasureResponse.objects.filter(patient__in=patients, status=MeasureResponse.Status.COMPLETED)
         .select_related("questionnaire")
-        .order_by("authored_at")
+        .order_by("authored_at", "pk")
     )
-    by_questionnaire: dict[int, list[MeasureResponse]] = {}
+    grouped: dict[int, dict[int, list[MeasureResponse]]] = {}
     for response in responses:
-        by_questionnaire.setdefault(response.questionnaire_id, []).append(response)
+        grouped.setdefault(response.patient_id, {}).setdefault(response.questionnaire_id, []).append(response)
+    return {patient_id: _trajectories(by_questionnaire) for patient_id, by_questionnaire in grouped.items()}
+
+
+def _trajectories(by_questionnaire: dict[int, list[MeasureResponse]]) -> list[Trajectory]:
     out = []
     thresholds = conf.thresholds()
     for points in by_questionnaire.values():

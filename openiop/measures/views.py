@@ -155,10 +155,11 @@ def caseload_progress(request: HttpRequest) -> HttpResponse:
     person = acting_person(request)
     patients = list(access.patients_in_care_of(person).select_related("program"))
     audit.record_reads_of_list(person, patients, purpose="measures-caseload")
+    by_patient = queries.trajectories_of(patients)
     rows: list[tuple[Patient, queries.Trajectory]] = [
         (patient, trajectory)
         for patient in patients
-        for trajectory in queries.trajectories(patient)
+        for trajectory in by_patient.get(patient.pk, [])
         if trajectory.change is not None
     ]
     order = request.GET.get("sort", "worsening")
