@@ -31,9 +31,8 @@ def available_questionnaires(program: Program) -> QuerySet[Questionnaire]:
 
 
 def questionnaire_for_program(program: Program, slug: str) -> Questionnaire | None:
-    return (
-        available_questionnaires(program).filter(slug=slug).order_by("program_id").last()
-    )  # a program's own import wins over a built-in of the same name
+    # Imports never take a built-in's slug (services.import_questionnaire), so at most one matches.
+    return available_questionnaires(program).filter(slug=slug).first()
 
 
 def due_measures(patient: Patient, enrollment: Enrollment | None, today: date) -> list[DueMeasure]:

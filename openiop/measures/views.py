@@ -175,11 +175,14 @@ def caseload_progress(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_questionnaire(request: HttpRequest) -> HttpResponse:
     director = acting_person(request)
+    program = director.program
+    if program is None:
+        raise Http404
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             questionnaire = services.import_questionnaire(
-                program=director.program,  # type: ignore[arg-type]
+                program=program,
                 actor=director,
                 data=form.cleaned_data["file"],
                 critical_link_ids=form.cleaned_data["critical_link_ids"],
@@ -190,7 +193,7 @@ def import_questionnaire(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Imported %s.") % questionnaire.title)
             return redirect("measures:import")
     status = 400 if request.method == "POST" else 200
-    own = Questionnaire.objects.filter(program_id=director.program_pk)
+    own = Questionnaire.objects.filter(program=program)
     context = {"form": form, "own": own, "builtin": services.builtin_questionnaires()}
     return render(request, "measures/import.html", context, status=status)
 
