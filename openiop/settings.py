@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "openiop.audit",
     "openiop.scheduling",
     "openiop.intake",
+    "openiop.measures",
     "openiop.referrals",
     "openiop.outbox",
     "openiop.safety",
@@ -357,3 +358,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": _log_level},
 }
+
+# --- measures (openiop/measures) -------------------------------------------------------
+# Clinical thresholds REFERENCE.md marks unconfirmed or gives as a range.
+MEASURES_RELIABLE_CHANGE = {
+    "phq9": env_int("OPENIOP_PHQ9_RELIABLE_CHANGE", 6, minimum=1, maximum=27),
+    "gad7": env_int("OPENIOP_GAD7_RELIABLE_CHANGE", 4, minimum=1, maximum=21),
+    "pcl5": env_int("OPENIOP_PCL5_RELIABLE_CHANGE", 10, minimum=1, maximum=80),
+    "who5": env_int("OPENIOP_WHO5_RELIABLE_CHANGE", 10, minimum=1, maximum=100),
+}
+MEASURES_RESPONSE_DROP_PERCENT = env_int("OPENIOP_RESPONSE_DROP_PERCENT", 50, minimum=1, maximum=100)
+MEASURES_PHQ9_REMISSION_BELOW = env_int("OPENIOP_PHQ9_REMISSION_BELOW", 5, minimum=1, maximum=27)
+MEASURES_PCL5_PROBABLE_PTSD = env_int("OPENIOP_PCL5_PROBABLE_PTSD", 33, minimum=31, maximum=33)
+# Weekly measures fall due on this weekday (0 = Monday ... 6 = Sunday).
+MEASURES_WEEKLY_DAY = env_int("OPENIOP_MEASURES_WEEKLY_DAY", 0, minimum=0, maximum=6)
+# Discharge measures fall due this many days before the planned end date.
+MEASURES_DISCHARGE_DAYS = env_int("OPENIOP_MEASURES_DISCHARGE_DAYS", 7, minimum=0, maximum=60)

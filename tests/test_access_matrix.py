@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.test import Client
@@ -22,6 +23,9 @@ from openiop.intake.models import Patient
 from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
+
+if TYPE_CHECKING:
+    from openiop.intake.models import Patient
 
 ROLES = ("director", "intake", "clinician", "patient", "family")
 STAFF = frozenset({"director", "intake", "clinician"})
@@ -137,6 +141,32 @@ def public_page(which: str) -> Callable[[World, str], dict[str, object]]:
         return {"slug": program.slug}
 
     return kwargs
+
+
+def measure_response_of(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    """Kwargs for a stored PHQ-9 response of the patient `patient_of` picks."""
+
+    def make(world: World, role: str) -> dict[str, object]:
+        from openiop.measures import services as measures
+
+        patient = cast("Patient", patient_of(world))
+        questionnaire = measures.builtin_questionnaire("phq9")
+        parsed = questionnaire.parsed()
+        answers = {str(n): parsed.by_link_id()[str(n)].options[0] for n in range(1, 10)}
+        response = measures.submit_response(
+            questionnaire=questionnaire,
+            patient=patient,
+            actor=world.dora,
+            answers=answers,
+        )
+        return {"patient_id": patient.pk, "response_id": response.pk}
+
+    return make
+
+
+def measure_done(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    make = measure_response_of(patient_of)
+    return lambda world, role: {"response_id": make(world, role)["response_id"]}
 
 
 def integration(which: str) -> Callable[[World, str], dict[str, object]]:
@@ -278,6 +308,38 @@ MATRIX: dict[str, Rule] = {
         audits_patient=True,
     ),
     "portal:edit_page": Rule(roles=frozenset({"director"})),
+    # measures
+    "measures:fill": Rule(roles=frozenset({"patient"}), own=lambda w, r: {"slug": "phq9"}, audits_patient=True),
+    "measures:done": Rule(
+        roles=frozenset({"patient"}),
+        own=measure_done(lambda w: w.pat),
+        others=(measure_done(lambda w: w.quinn),),
+        audits_patient=True,
+    ),
+    "measures:caseload": Rule(roles=frozenset({"director", "clinician"})),
+    "measures:import": Rule(roles=frozenset({"director"})),
+    "measures:schedules": Rule(roles=frozenset({"director"})),
+    "measures:trajectories": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk}, lambda w, role: {"patient_id": w.olga.pk}),
+        audits_patient=True,
+    ),
+    "measures:administer": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk, "slug": "gad7"},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk, "slug": "gad7"},),
+        audits_patient=True,
+    ),
+    "measures:response_fhir": Rule(
+        roles=STAFF,
+        own=lambda w, role: measure_response_of(lambda w: OWN_CHART[role](w))(w, role),
+        others=(
+            lambda w, role: measure_response_of(lambda w: OTHER_CHART[role](w))(w, role),
+            lambda w, role: measure_response_of(lambda w: w.olga)(w, role),
+        ),
+        audits_patient=True,
+    ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),

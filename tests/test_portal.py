@@ -127,7 +127,14 @@ def test_today_shows_the_next_session_week_hours_and_placeholders(world: World, 
     assert "Hello, Pat" in body and "Group therapy" in body
     assert "of 9 hours scheduled this week" in body
     assert "Joining by video from here is not available yet" in body  # rooms are not on this branch
-    assert "Check-in questionnaires are not available here yet." in body
+    assert "Nothing to fill in right now." in body
+    # Once the track schedules the PHQ-9, it is waiting for Pat on Today with a link to fill it in.
+    from openiop.measures.models import MeasureSchedule
+    from openiop.measures.services import builtin_questionnaire
+
+    MeasureSchedule.objects.create(track=world.track, questionnaire=builtin_questionnaire("phq9"))
+    body = client_for(world.pat_user).get(reverse("portal:today")).content.decode()
+    assert reverse("measures:fill", kwargs={"slug": "phq9"}) in body
     # Nothing clinical from the session (its title or module) is shown on the patient's Today.
     assert "triggers" not in body
     entry = AuditEntry.objects.order_by("-seq").first()

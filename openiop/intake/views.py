@@ -11,6 +11,7 @@ from openiop.accounts.models import Role
 from openiop.audit import services as audit
 from openiop.audit.models import AuditEntry
 from openiop.intake import queries
+from openiop.measures import queries as measures_queries
 from openiop.portal import queries as portal_queries
 
 
@@ -56,6 +57,7 @@ def patient_today(request: HttpRequest) -> HttpResponse:
         "care_team": queries.care_team(patient),
         "groups": queries.open_group_memberships(patient),
         "family": queries.active_family_access(patient),
+        "due_measures": measures_queries.due_measures(patient, enrollment, today),
     }
     return render(request, "intake/patient_today.html", context)
 

@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from openiop.accounts.models import Program, User
 from openiop.intake.models import Patient
+from openiop.intake.queries import current_enrollment
+from openiop.measures.queries import DueMeasure, due_measures
 from openiop.scheduling.models import Session
 
 # URL names the other branches are expected to use; the first that exists wins.
@@ -42,9 +45,9 @@ def room_join_url(session: Session) -> str | None:
     return optional_url(ROOM_JOIN_NAMES, session_id=session.pk)
 
 
-def measures_due(patient: Patient) -> list[Any] | None:
-    """Check-ins waiting for the patient (issue 4); None: not available yet."""
-    return None
+def measures_due(patient: Patient) -> list[DueMeasure]:
+    """Check-in questionnaires waiting for the patient (openiop/measures schedules)."""
+    return due_measures(patient, current_enrollment(patient), timezone.localdate())
 
 
 def plan_goals(patient: Patient) -> list[Any] | None:
