@@ -26,6 +26,7 @@ urlpatterns = [
     path("safety/", include("openiop.safety.urls")),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("", include("openiop.intake.urls")),
+    path("", include("openiop.treatment.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

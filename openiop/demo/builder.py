@@ -17,6 +17,7 @@ from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
+from openiop.treatment import demo as treatment_demo
 
 GIVEN_NAMES = [
     "Alex",
@@ -258,6 +259,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
+        treatment_demo.build(program=program, today=today, seed=seed)
         audit.record(
             "create",
             actor=None,
