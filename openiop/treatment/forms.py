@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +46,13 @@ class ModuleForm(forms.Form):
     outline = forms.CharField(label=_("Session outline (one step per line)"), widget=TEXT, max_length=6000)
 
 
-class NoteForm(forms.ModelForm[Note]):
+if TYPE_CHECKING:
+    NoteModelForm = forms.ModelForm[Note]
+else:
+    NoteModelForm = forms.ModelForm
+
+
+class NoteForm(NoteModelForm):
     class Meta:
         model = Note
         fields = ["module", "topic", "observations", "data", "assessment", "plan", "counseling_note"]
