@@ -128,8 +128,8 @@ def test_session_without_signed_note_after_24_hours_is_on_the_to_do(world: World
 def test_counseling_notes_hidden_without_consent_and_shown_with_it(world: World, client_for) -> None:
     session = make_session(world, world.carla, [world.pat], kind=SessionKind.INDIVIDUAL)
     carla = client_for(world.carla)
-    data = {"data": "Talked through a lapse at a party.", "assessment": "Insight growing.", "plan": "Role-play refusals.",
-            "counseling_note": "on", "action": "sign"}  # fmt: skip
+    data = {"data": "Talked through a lapse at a party.", "assessment": "Insight growing.",
+            "plan": "Role-play refusals.", "counseling_note": "on", "action": "sign"}  # fmt: skip
     assert carla.post(reverse("treatment:session_note", args=[session.pk]), data).status_code == 302
     assert Note.objects.get(session=session).counseling_note
 

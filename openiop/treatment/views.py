@@ -378,10 +378,17 @@ def session_note(request: HttpRequest, session_id: int) -> HttpResponse:
     form = NoteForm(request.POST, instance=draft, modules=_modules(session.program_id))
     attendee_ids = list(session.attendees.values_list("patient_id", flat=True))
     part_forms = {pid: PartForm(request.POST, prefix=f"p{pid}") for pid in attendee_ids}
+
+    def again(status: int) -> HttpResponse:
+        """The page again with what was typed, and the names flagged in the saved draft."""
+        saved = Note.objects.filter(session=session).first()
+        context = _note_context(session, saved, person.pk, form=form)
+        if saved is None or not saved.is_locked:
+            context["rows"] = [(p, part_forms.get(p.pk, f), part) for p, f, part in context["rows"]]
+        return render(request, "treatment/session_note.html", context, status=status)
+
     if not form.is_valid() or not all(f.is_valid() for f in part_forms.values()):
-        context = _note_context(session, note, person.pk, form=form)
-        context["rows"] = [(p, part_forms.get(p.pk, f), part) for p, f, part in context["rows"]]
-        return render(request, "treatment/session_note.html", context, status=400)
+        return again(400)
     try:
         note = services.start_note(person, session)
         fields = {name: form.cleaned_data[name] for name in form.fields}
@@ -399,7 +406,7 @@ def session_note(request: HttpRequest, session_id: int) -> HttpResponse:
             messages.success(request, _("Draft saved."))
     except ServiceError as error:
         messages.error(request, str(error))
-        return render(request, "treatment/session_note.html", _note_context(session, note, person.pk), status=409)
+        return again(409)
     return redirect("treatment:session_note", session_id=session.pk)
 
 
