@@ -129,15 +129,15 @@ def test_plan_review_due_is_on_the_clinicians_to_do_until_reviewed(world: World,
     plan = _draft_with_goal(carla, world)
     carla.post(reverse("treatment:sign_plan", args=[plan.pk]))
     client_for(world.pat_user).post(reverse("treatment:my_plan_sign", args=[plan.pk]))
-    assert "Treatment plan review for H-1" not in carla.get(reverse("caseload")).content.decode()
+    assert "Treatment plan review: Pat Example, H-1" not in carla.get(reverse("caseload")).content.decode()
 
     TreatmentPlan.objects.filter(pk=plan.pk).update(next_review_due=timezone.localdate() - timedelta(days=1))
-    assert "Treatment plan review for H-1" in carla.get(reverse("caseload")).content.decode()
+    assert "Treatment plan review: Pat Example, H-1" in carla.get(reverse("caseload")).content.decode()
 
     assert carla.post(reverse("treatment:plan_reviewed", args=[plan.pk])).status_code == 302
     plan.refresh_from_db()
     assert plan.next_review_due == timezone.localdate() + timedelta(days=14)
-    assert "Treatment plan review for H-1" not in carla.get(reverse("caseload")).content.decode()
+    assert "Treatment plan review: Pat Example, H-1" not in carla.get(reverse("caseload")).content.decode()
 
 
 def test_plan_and_goals_validate_as_fhir_careplan_and_goal(world: World, client_for) -> None:

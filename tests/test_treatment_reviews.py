@@ -82,7 +82,7 @@ def test_progress_review_is_on_the_to_do_at_week_four(world: World, client_for) 
     assert "Week 4 progress review" not in carla.get(reverse("caseload")).content.decode()
     enrollment.start_date = timezone.localdate() - timedelta(weeks=3)  # first day of week 4
     enrollment.save()
-    assert "Week 4 progress review for H-1" in carla.get(reverse("caseload")).content.decode()
+    assert "Week 4 progress review: Pat Example, H-1" in carla.get(reverse("caseload")).content.decode()
     carla.post(reverse("treatment:progress_review", args=[world.pat.pk]), {"week": 4, "decision": "continue"})
     assert "Week 4 progress review" not in carla.get(reverse("caseload")).content.decode()
 

@@ -274,11 +274,19 @@ def build(*, program: Program, today: date, seed: int) -> None:
             )
         )
     DischargeSummary.objects.bulk_create(summaries, batch_size=1000)
-    CheckIn.objects.bulk_create(
-        [
-            CheckIn(discharge=s, days_after=days_after, due_date=s.discharge_date + timedelta(days=days_after))
-            for s in DischargeSummary.objects.filter(enrollment__patient__program=program)
-            for days_after in (7, 30)
-        ],
-        batch_size=1000,
-    )
+    check_ins = []
+    for summary in DischargeSummary.objects.filter(enrollment__patient__program=program):
+        for days_after in (7, 30):
+            due = summary.discharge_date + timedelta(days=days_after)
+            answered = due + timedelta(days=3) < today  # older check-ins were answered: "I'm okay"
+            check_ins.append(
+                CheckIn(
+                    discharge=summary,
+                    days_after=days_after,
+                    due_date=due,
+                    answered_at=now if answered else None,
+                    how_are_you="Doing okay, keeping up with my groups." if answered else "",
+                    needs_help=False if answered else None,
+                )
+            )
+    CheckIn.objects.bulk_create(check_ins, batch_size=1000)

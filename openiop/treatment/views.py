@@ -353,6 +353,7 @@ def _note_context(session: Session, note: Note | None, person_id: int, **extra: 
         "addendum_form": AddendumForm(),
         "flagged": services.names_in_shared_part(note) if note and not note.is_locked else [],
         "is_group": session.kind == SessionKind.GROUP,
+        "module_title": queries.module_title(session.program_id, note.module) if note and note.module else "",
         "can_cosign": note is not None
         and note.status == NoteStatus.AWAITING_COSIGN
         and Supervision.objects.filter(trainee_id=note.author_id, supervisor_id=person_id).exists(),
