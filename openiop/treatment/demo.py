@@ -253,6 +253,44 @@ def build(*, program: Program, today: date, seed: int) -> None:
     NotePart.objects.bulk_create(parts, batch_size=2000)
     Addendum.objects.bulk_create(addenda, batch_size=1000)
 
+    # Individual therapy two days ago for the first few active patients, with a signed DAP note; the first
+    # is a substance-use counseling note (shown only with the counseling-notes consent).
+    active = [e for e in enrollments if e.status == EnrollmentStatus.ACTIVE][:6]
+    start = timezone.make_aware(datetime.combine(days[-2], time(10)))
+    individual = Session.objects.bulk_create(
+        [
+            Session(program=program, kind=SessionKind.INDIVIDUAL, title="Individual therapy", starts_at=start,
+                    ends_at=start + timedelta(minutes=50), status=SessionStatus.COMPLETED)
+            for _ in active
+        ]
+    )  # fmt: skip
+    through.objects.bulk_create(
+        [
+            through(session_id=ses.pk, user_id=primary[e.patient_id].pk)
+            for ses, e in zip(individual, active, strict=True)
+        ]
+    )
+    SessionAttendee.objects.bulk_create(
+        [SessionAttendee(session=ses, patient_id=e.patient_id) for ses, e in zip(individual, active, strict=True)]
+    )
+    dap = Note.objects.bulk_create(
+        [
+            Note(session=ses, kind=SessionKind.INDIVIDUAL, author=primary[e.patient_id], status=NoteStatus.SIGNED,
+                 counseling_note=index == 0,
+                 data="Reports two alcohol-free evenings; one argument at home handled by leaving the room.",
+                 assessment="Engaged; uses skills from group; mood improving.",
+                 plan="Continue the diary; practise one 'I' statement before the next session.",
+                 signed_at=ses.ends_at + timedelta(hours=1), created_at=ses.ends_at)
+            for index, (ses, e) in enumerate(zip(individual, active, strict=True))
+        ]
+    )  # fmt: skip
+    NotePart.objects.bulk_create(
+        [
+            NotePart(note=n, patient_id=e.patient_id, risk="Denies thoughts of self-harm.")
+            for n, e in zip(dap, active, strict=True)
+        ]
+    )
+
     # Discharge summaries for finished enrollments, with check-ins.
     summaries = []
     for e in enrollments:
