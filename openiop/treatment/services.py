@@ -44,6 +44,8 @@ from openiop.treatment.models import (
 
 def create_plan(clinician: User, enrollment: Enrollment, *, problems: str, patient_words: str) -> TreatmentPlan:
     with transaction.atomic():
+        # Lock the enrollment so two "start plan" requests are serialised: the second sees the first's plan.
+        enrollment = Enrollment.objects.select_for_update().select_related("patient").get(pk=enrollment.pk)
         if enrollment.treatment_plans.exists():
             raise ServiceError(_("This enrollment already has a plan. Revise it instead."))
         plan = TreatmentPlan.objects.create(
@@ -171,6 +173,7 @@ def revise_plan(clinician: User, plan: TreatmentPlan) -> TreatmentPlan:
     """A new draft version copied from the active plan; the active one stays in force until the new one is
     signed by both."""
     with transaction.atomic():
+        Enrollment.objects.select_for_update().get(pk=plan.enrollment_id)  # one revision at a time
         plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
         if plan.status != PlanStatus.ACTIVE:
             raise ServiceError(_("Only the active plan can be revised."))
