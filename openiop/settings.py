@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "openiop.outbox",
     "openiop.safety",
     "openiop.treatment",
+    "openiop.fhirapi",
+    "openiop.reports",
     "openiop.demo",
 ]
 
@@ -192,6 +194,8 @@ INVITATION_DAYS = env_int("OPENIOP_INVITATION_DAYS", 7, minimum=1, maximum=60)
 # to try at once after commit (the `send_outbox --loop` worker retries either way).
 OUTBOX_MAX_ATTEMPTS = env_int("OPENIOP_OUTBOX_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
 OUTBOX_SEND_ON_COMMIT = env_bool("OPENIOP_OUTBOX_SEND_ON_COMMIT", True)
+# FHIR bulk exports run in a background thread of the server process; off leaves them to `manage.py run_exports`.
+FHIR_EXPORT_IN_BACKGROUND = env_bool("OPENIOP_FHIR_EXPORT_IN_BACKGROUND", True)
 PASSWORD_RESET_TIMEOUT = env_int("OPENIOP_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 
 # Automatic log-off (HIPAA technical safeguard): after this many idle minutes

@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openiop.audit.models import AuditEntry
+from openiop.fhirapi.models import ApiClient
+from openiop.fhirapi.services import create_client
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 from tests.treatment_fixtures import check_in_of, discharge_of, goal_of, plan_of, session_of
@@ -111,6 +113,18 @@ SESSION_OTHERS: Others = (
 )
 
 
+def integration(which: str) -> Callable[[World, str], dict[str, object]]:
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        made: dict[str, ApiClient] = world.__dict__.setdefault("_integrations", {})
+        if which not in made:
+            director = world.otto if which == "elsewhere" else world.dora
+            made[which] = create_client(director, name=which, scopes=["system/*.read"]).client
+        return {"client_id": made[which].pk}
+
+    return kwargs
+
+
+API = frozenset(ROLES)  # a session never opens the FHIR API: 401 for everyone without a bearer token
 MATRIX: dict[str, Rule] = {
     # public
     "healthz": Rule(roles=frozenset(ROLES), anonymous=200),
@@ -173,6 +187,26 @@ MATRIX: dict[str, Rule] = {
     "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
     "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
     "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    "reports:dashboard": Rule(roles=frozenset({"director"})),
+    "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
+    "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
+    "fhirapi:search": Rule(roles=API, own=lambda w, r: {"resource_type": "Patient"}, success=401, anonymous=401),
+    "fhirapi:read": Rule(
+        roles=API, own=lambda w, r: {"resource_type": "Patient", "resource_id": w.pat.pk}, success=401, anonymous=401
+    ),
+    "fhirapi:export": Rule(roles=API, success=401, anonymous=401),
+    "fhirapi:export_status": Rule(roles=API, own=lambda w, r: {"job_id": 1}, success=401, anonymous=401),
+    "fhirapi:export_file": Rule(
+        roles=API, own=lambda w, r: {"job_id": 1, "resource_type": "Patient"}, success=401, anonymous=401
+    ),
+    "fhirapi:integrations": Rule(roles=frozenset({"director"})),
+    "fhirapi:revoke": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=integration("mine"),
+        others=(integration("elsewhere"),),
+        success=302,
+    ),
     "review_break_glass": Rule(
         roles=frozenset({"director"}),
         method="post",
