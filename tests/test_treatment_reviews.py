@@ -69,7 +69,8 @@ def test_step_down_sets_the_planned_end_to_the_date_given(world: World, client_f
         reverse("treatment:progress_review", args=[world.pat.pk]),
         {"week": 4, "decision": "step-down", "effective": day.isoformat(), "reason": "Goals met early"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 302  # on to the discharge summary
+    assert response["Location"] == reverse("treatment:discharge", args=[world.pat.pk])
     enrollment.refresh_from_db()
     assert enrollment.planned_end_date == day
 

@@ -38,6 +38,7 @@ from openiop.treatment.forms import (
 )
 from openiop.treatment.models import (
     CheckIn,
+    Decision,
     DischargeSummary,
     InterventionKind,
     Note,
@@ -525,6 +526,9 @@ def progress_review(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(
                 request, _("Decision recorded. Planned end date: %(day)s.") % {"day": review.new_planned_end}
             )
+            if review.decision in (Decision.DISCHARGE, Decision.STEP_DOWN, Decision.STEP_UP):
+                # leaving the IOP: the discharge summary is the next step
+                return redirect("treatment:discharge", patient_id=patient.pk)
             return redirect("treatment:progress_review", patient_id=patient.pk)
     return render(
         request, "treatment/progress_review.html", _review_context(request, patient, enrollment, form=form), status=400
