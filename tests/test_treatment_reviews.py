@@ -191,3 +191,30 @@ def test_rules() -> None:
     assert review_weeks_due(None, [4], []) == []
     assert names_mentioned("Saw QUINN and Patrick", ["Quinn", "Pat", "Al"]) == ["Quinn"]
     assert redact_names("Ann Lee and Ann spoke; Annie too", ["Ann", "Ann Lee"], "[x]") == "[x] and [x] spoke; Annie too"
+
+
+def test_due_check_ins_are_reminded_once_by_email_without_clinical_details(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from openiop.outbox.models import OutboxMessage
+    from tests.treatment_fixtures import check_in_of
+
+    check_in = check_in_of(world, "pat")  # due today
+    later = CheckIn.objects.create(
+        discharge=check_in.discharge, days_after=30, due_date=timezone.localdate() + timedelta(days=23)
+    )
+    out = StringIO()
+    call_command("remind_check_ins", stdout=out)
+    assert "1 reminded" in out.getvalue()
+    message = OutboxMessage.objects.get(purpose="check-in")
+    assert message.to_address == "pat@example.org"
+    assert reverse("treatment:my_check_in", args=[check_in.pk]) in message.body  # not sent yet: body kept
+    assert "Pat" not in message.body and "discharge" not in message.body.lower()
+    check_in.refresh_from_db()
+    later.refresh_from_db()
+    assert check_in.reminded_at is not None and later.reminded_at is None
+
+    call_command("remind_check_ins", stdout=StringIO())  # a second run sends nothing more
+    assert OutboxMessage.objects.filter(purpose="check-in").count() == 1

@@ -311,6 +311,7 @@ class CheckIn(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     how_are_you = models.TextField(_("how are you doing?"), blank=True)
     needs_help = models.BooleanField(_("do you need help?"), null=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "pk"]

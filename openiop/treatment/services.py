@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.core.errors import ServiceError
 from openiop.intake.models import Enrollment, EnrollmentStatus, Patient
+from openiop.outbox.services import queue_email
 from openiop.safety.services import raise_alert
 from openiop.scheduling.models import Session, SessionKind, SessionStatus
 from openiop.treatment import rules
@@ -534,6 +536,36 @@ def answer_check_in(person: User, check_in: CheckIn, *, how_are_you: str, needs_
             )
             open_referral_from_check_in(check_in)
     return check_in
+
+
+def remind_due_check_ins(today: date | None = None) -> int:
+    """Email each patient whose check-in is due today or earlier, unanswered and not yet reminded (once).
+
+    Each check-in is claimed with a conditional update, so two runs never remind twice. The email only says a
+    check-in is waiting, with the link."""
+    today = today or timezone.localdate()
+    due = CheckIn.objects.filter(due_date__lte=today, answered_at__isnull=True, reminded_at__isnull=True)
+    reminded = 0
+    for check_in in due.select_related(
+        "discharge__enrollment__patient__user", "discharge__enrollment__patient__program"
+    ):
+        with transaction.atomic():
+            if not CheckIn.objects.filter(pk=check_in.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+                continue
+            patient = check_in.discharge.enrollment.patient
+            if patient.user is None or not patient.user.email:
+                continue
+            url = settings.SITE_URL + reverse("treatment:my_check_in", args=[check_in.pk])
+            queue_email(
+                to=patient.user.email,
+                subject=_("A check-in from your OpenIOP care team"),
+                body=render_to_string("treatment/email/check_in.txt", {"url": url, "program": patient.program}),
+                purpose="check-in",
+                program=patient.program,
+            )
+            audit.record("update", actor=None, record=check_in, patient=patient, detail={"reminded": True})
+            reminded += 1
+    return reminded
 
 
 def open_referral_from_check_in(check_in: CheckIn) -> None:
