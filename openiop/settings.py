@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "openiop.outbox",
     "openiop.safety",
     "openiop.portal",
+    "openiop.treatment",
     "openiop.fhirapi",
     "openiop.reports",
     "openiop.demo",
@@ -210,6 +211,22 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Treatment (openiop/treatment): plan review interval, hours before an unsigned note is on the to-do list,
+# progress-review weeks and follow-up check-in days after discharge.
+TREATMENT_PLAN_REVIEW_DAYS = env_int("OPENIOP_PLAN_REVIEW_DAYS", 14, minimum=1, maximum=90)
+NOTE_SIGN_HOURS = env_int("OPENIOP_NOTE_SIGN_HOURS", 24, minimum=1, maximum=24 * 14)
+
+
+def _positive_ints(name: str, default: list[str]) -> list[int]:
+    values = env_list(name, default)
+    if not all(value.strip().isdigit() and int(value) > 0 for value in values):
+        raise ImproperlyConfigured(f"{name} must be a comma-separated list of whole numbers above 0.")
+    return sorted({int(value) for value in values})
+
+
+PROGRESS_REVIEW_WEEKS = _positive_ints("OPENIOP_PROGRESS_REVIEW_WEEKS", ["4", "8", "10", "12"])
+CHECK_IN_DAYS = _positive_ints("OPENIOP_CHECK_IN_DAYS", ["7", "30"])
 
 # Break-glass: how long an emergency grant to one record lasts.
 # --- intake: level-of-care thresholds (clinical reference) and the public form ---

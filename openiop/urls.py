@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("openiop.measures.urls")),
     path("", include("openiop.referrals.urls")),
     path("", include("openiop.portal.urls")),
+    path("", include("openiop.treatment.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

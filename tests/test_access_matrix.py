@@ -23,6 +23,7 @@ from openiop.intake.models import Patient
 from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
+from tests.treatment_fixtures import check_in_of, discharge_of, goal_of, plan_of, session_of
 
 if TYPE_CHECKING:
     from openiop.intake.models import Patient
@@ -167,6 +168,41 @@ def measure_response_of(patient_of: Callable[[World], object]) -> Callable[[Worl
 def measure_done(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
     make = measure_response_of(patient_of)
     return lambda world, role: {"response_id": make(world, role)["response_id"]}
+
+
+CLINICAL = frozenset({"director", "clinician"})
+CLINICIAN = frozenset({"clinician"})
+
+
+def chart_own(world: World, role: str) -> dict[str, object]:
+    return {"patient_id": OWN_CHART[role](world).pk}
+
+
+Others = tuple[Callable[[World, str], dict[str, object]], ...]
+CHART_OTHERS: Others = (
+    lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+    lambda w, role: {"patient_id": w.olga.pk},
+)
+
+
+def plan_own(world: World, role: str) -> dict[str, object]:
+    return {"plan_id": plan_of(world, "pat").pk}
+
+
+PLAN_OTHERS: Others = (
+    lambda w, role: {"plan_id": plan_of(w, "olga" if role == "director" else "quinn").pk},
+    lambda w, role: {"plan_id": plan_of(w, "olga").pk},
+)
+
+
+def session_own(world: World, role: str) -> dict[str, object]:
+    return {"session_id": session_of(world, "carla").pk}
+
+
+SESSION_OTHERS: Others = (
+    lambda w, role: {"session_id": session_of(w, "cole").pk},
+    lambda w, role: {"session_id": session_of(w, "oscar").pk},
+)
 
 
 def integration(which: str) -> Callable[[World, str], dict[str, object]]:
@@ -366,6 +402,56 @@ MATRIX: dict[str, Rule] = {
         own=lambda w, role: {"grant_id": w.grant_here.pk},
         others=(lambda w, role: {"grant_id": w.grant_elsewhere.pk},),
         success=302,
+    ),
+    # treatment (openiop/treatment): patients' records, plans, session notes, reviews, discharge, the portal
+    "treatment:patient_treatment": Rule(roles=CLINICAL, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:export": Rule(roles=CLINICAL, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    # empty forms: a clear 400 after the access check
+    "treatment:counseling_consent": Rule(
+        roles=CLINICAL, method="post", own=chart_own, others=CHART_OTHERS, success=400, audits_patient=True
+    ),
+    "treatment:create_plan": Rule(
+        roles=CLINICIAN, method="post", own=chart_own, others=CHART_OTHERS, success=400, audits_patient=True
+    ),
+    "treatment:progress_review": Rule(roles=CLINICIAN, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:discharge": Rule(roles=CLINICIAN, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:plan": Rule(roles=CLINICAL, own=plan_own, others=PLAN_OTHERS, audits_patient=True),
+    "treatment:edit_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=400),
+    "treatment:add_goal": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=400),
+    # signing a draft with a goal works (302); a draft cannot be revised or marked reviewed (409)
+    "treatment:sign_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=302),
+    "treatment:revise_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=409),
+    "treatment:plan_reviewed": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=409),
+    "treatment:goal_status": Rule(
+        roles=CLINICIAN,
+        method="post",
+        own=lambda w, r: {"goal_id": goal_of(w, "pat").pk},
+        others=(lambda w, r: {"goal_id": goal_of(w, "quinn").pk}, lambda w, r: {"goal_id": goal_of(w, "olga").pk}),
+        success=400,
+    ),
+    "treatment:sessions": Rule(roles=CLINICIAN),
+    "treatment:session_note": Rule(roles=CLINICIAN, own=session_own, others=SESSION_OTHERS, audits_patient=True),
+    "treatment:add_addendum": Rule(roles=CLINICIAN, method="post", own=session_own, others=SESSION_OTHERS, success=400),
+    "treatment:cosign": Rule(roles=CLINICIAN, method="post", own=session_own, others=SESSION_OTHERS, success=409),
+    "treatment:curriculum": Rule(roles=CLINICAL),
+    "treatment:discharge_pdf": Rule(
+        roles=CLINICAL | {"patient"},
+        own=lambda w, r: {"discharge_id": discharge_of(w, "pat").pk},
+        others=(
+            lambda w, r: {"discharge_id": discharge_of(w, "olga" if r == "director" else "quinn").pk},
+            lambda w, r: {"discharge_id": discharge_of(w, "olga").pk},
+        ),
+        audits_patient=True,
+    ),
+    "treatment:my_treatment": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "treatment:my_plan_sign": Rule(
+        roles=frozenset({"patient"}), method="post", own=plan_own, others=PLAN_OTHERS, success=302
+    ),
+    "treatment:my_check_in": Rule(
+        roles=frozenset({"patient"}),
+        own=lambda w, r: {"check_in_id": check_in_of(w, "pat").pk},
+        others=(lambda w, r: {"check_in_id": check_in_of(w, "quinn").pk},),
+        audits_patient=True,
     ),
 }
 

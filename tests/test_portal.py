@@ -135,6 +135,14 @@ def test_today_shows_the_next_session_week_hours_and_placeholders(world: World, 
     MeasureSchedule.objects.create(track=world.track, questionnaire=builtin_questionnaire("phq9"))
     body = client_for(world.pat_user).get(reverse("portal:today")).content.decode()
     assert reverse("measures:fill", kwargs={"slug": "phq9"}) in body
+    # Goals show once the plan is signed by both (a draft's goals do not).
+    from openiop.treatment.models import PlanStatus
+    from tests.treatment_fixtures import plan_of
+
+    plan = plan_of(world, "pat")
+    assert "Feel better" not in client_for(world.pat_user).get(reverse("portal:today")).content.decode()
+    type(plan).objects.filter(pk=plan.pk).update(status=PlanStatus.ACTIVE)
+    assert "Feel better" in client_for(world.pat_user).get(reverse("portal:today")).content.decode()
     # Nothing clinical from the session (its title or module) is shown on the patient's Today.
     assert "triggers" not in body
     entry = AuditEntry.objects.order_by("-seq").first()

@@ -104,6 +104,19 @@ def trajectories_of(patients: list[Patient]) -> dict[int, list[Trajectory]]:
     return {patient_id: _trajectories(by_questionnaire) for patient_id, by_questionnaire in grouped.items()}
 
 
+def trajectories_in(enrollment: Enrollment) -> list[Trajectory]:
+    """Trajectories from the responses given during one episode of care (baseline: its first)."""
+    responses = (
+        MeasureResponse.objects.filter(enrollment=enrollment, status=MeasureResponse.Status.COMPLETED)
+        .select_related("questionnaire")
+        .order_by("authored_at", "pk")
+    )
+    grouped: dict[int, list[MeasureResponse]] = {}
+    for response in responses:
+        grouped.setdefault(response.questionnaire_id, []).append(response)
+    return _trajectories(grouped)
+
+
 def _trajectories(by_questionnaire: dict[int, list[MeasureResponse]]) -> list[Trajectory]:
     out = []
     thresholds = conf.thresholds()

@@ -15,6 +15,7 @@ from openiop.intake.models import Patient
 from openiop.intake.queries import current_enrollment
 from openiop.measures.queries import DueMeasure, due_measures
 from openiop.scheduling.models import Session
+from openiop.treatment.queries import plan_in_force
 
 # URL names the other branches are expected to use; the first that exists wins.
 ROOM_JOIN_NAMES = ("rooms:join", "rooms:room")
@@ -50,9 +51,11 @@ def measures_due(patient: Patient) -> list[DueMeasure]:
     return due_measures(patient, current_enrollment(patient), timezone.localdate())
 
 
-def plan_goals(patient: Patient) -> list[Any] | None:
-    """The patient's treatment-plan goals in their words (issue 6); None: not available yet."""
-    return None
+def plan_goals(patient: Patient) -> list[str]:
+    """The goals of the patient's treatment plan in force (openiop/treatment), as written with them."""
+    enrollment = current_enrollment(patient)
+    plan = plan_in_force(enrollment) if enrollment is not None else None
+    return [goal.description for goal in plan.goals.all()] if plan is not None else []
 
 
 def calendar_feed_url(user: User) -> str | None:
