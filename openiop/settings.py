@@ -200,6 +200,8 @@ INVITATION_DAYS = env_int("OPENIOP_INVITATION_DAYS", 7, minimum=1, maximum=60)
 OUTBOX_MAX_ATTEMPTS = env_int("OPENIOP_OUTBOX_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
 OUTBOX_SEND_ON_COMMIT = env_bool("OPENIOP_OUTBOX_SEND_ON_COMMIT", True)
 # FHIR bulk exports run in a background thread of the server process; off leaves them to `manage.py run_exports`.
+# The outcome report suppresses counts below this (and rates built on them); 11 is the usual CMS cell size.
+REPORT_MINIMUM_CELL = env_int("OPENIOP_REPORT_MINIMUM_CELL", 11, minimum=1, maximum=100)
 FHIR_EXPORT_IN_BACKGROUND = env_bool("OPENIOP_FHIR_EXPORT_IN_BACKGROUND", True)
 PASSWORD_RESET_TIMEOUT = env_int("OPENIOP_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 

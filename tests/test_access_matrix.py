@@ -377,6 +377,9 @@ MATRIX: dict[str, Rule] = {
         audits_patient=True,
     ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
+    "reports:outcomes": Rule(roles=frozenset({"director"})),
+    "reports:outcomes_csv": Rule(roles=frozenset({"director"})),
+    "reports:outcomes_pdf": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
     "fhirapi:search": Rule(roles=API, own=lambda w, r: {"resource_type": "Patient"}, success=401, anonymous=401),

@@ -8,12 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from openiop.accounts.models import Program
 from openiop.intake.models import Enrollment, EnrollmentStatus
+from openiop.measures import conf as measures_conf
+from openiop.measures import scoring
+from openiop.measures.models import MeasureResponse
+from openiop.reports import outcomes
 from openiop.safety.models import AlertStatus, SafetyAlert
 from openiop.scheduling.models import Track
+from openiop.treatment.models import DischargeReason, DischargeSummary
 
 
 @dataclass(frozen=True)
@@ -83,3 +89,71 @@ def per_week(rows: QuerySet[Enrollment], field: str, filters: Filters) -> list[t
 
 def open_alerts(program: Program) -> QuerySet[SafetyAlert]:
     return SafetyAlert.objects.filter(program=program).exclude(status=AlertStatus.RESOLVED)
+
+
+# --- the outcome report --------------------------------------------------------------------------------------
+
+OUTCOME_MEASURES = ("phq9", "gad7")
+OUTCOME_LABELS = {"phq9": "PHQ-9", "gad7": "GAD-7"}
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    filters: Filters
+    admitted: outcomes.Shown
+    discharged: outcomes.Shown
+    completion: outcomes.Shown
+    mean_hours: outcomes.Shown
+    measures: list[outcomes.MeasureOutcome]
+
+
+def score_pairs(enrollment_ids: list[int], instrument_key: str) -> list[outcomes.Pair]:
+    """First and last scored response of each episode (at least two), for one instrument."""
+    rows = (
+        MeasureResponse.objects.filter(
+            enrollment_id__in=enrollment_ids,
+            questionnaire__instrument_key=instrument_key,
+            status=MeasureResponse.Status.COMPLETED,
+            total__isnull=False,
+        )
+        .order_by("enrollment_id", "authored_at", "pk")
+        .values_list("enrollment_id", "total")
+    )
+    by_episode: dict[int, list[int]] = {}
+    for enrollment_id, total in rows:
+        if enrollment_id is not None and total is not None:
+            by_episode.setdefault(enrollment_id, []).append(total)
+    return [outcomes.Pair(totals[0], totals[-1]) for totals in by_episode.values() if len(totals) >= 2]
+
+
+def outcome_report(program: Program, filters: Filters) -> OutcomeReport:
+    """Admissions in the period; completion, hours and measure change for the episodes discharged in it."""
+    minimum = settings.REPORT_MINIMUM_CELL
+    discharged = list(discharges(program, filters).values_list("pk", flat=True))
+    summaries = list(
+        DischargeSummary.objects.filter(enrollment_id__in=discharged).values_list("reason", "hours_attended")
+    )
+    completed = sum(1 for reason, _hours in summaries if reason == DischargeReason.COMPLETED)
+    thresholds = measures_conf.thresholds()
+    measure_rows = []
+    for key in OUTCOME_MEASURES:
+        instrument = scoring.INSTRUMENTS[key]
+        measure_rows.append(
+            outcomes.measure_outcome(
+                OUTCOME_LABELS[key],
+                score_pairs(discharged, key),
+                reliable_change=thresholds.reliable_change.get(key),
+                higher_is_better=instrument.higher_is_better,
+                response_drop_percent=thresholds.response_drop_percent,
+                remission_below=thresholds.phq9_remission_below if key == "phq9" else None,
+                minimum_cell=minimum,
+            )
+        )
+    return OutcomeReport(
+        filters=filters,
+        admitted=outcomes.count(admissions(program, filters).values("patient").distinct().count(), minimum),
+        discharged=outcomes.count(len(discharged), minimum),
+        completion=outcomes.proportion(completed, len(summaries), minimum),
+        mean_hours=outcomes.mean([float(hours) for _reason, hours in summaries], minimum),
+        measures=measure_rows,
+    )

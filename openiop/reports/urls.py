@@ -7,4 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("list/", views.drilldown, name="drilldown"),
+    path("outcomes/", views.outcome_report, name="outcomes"),
+    path("outcomes.csv", views.outcome_csv, name="outcomes_csv"),
+    path("outcomes.pdf", views.outcome_pdf, name="outcomes_pdf"),
 ]

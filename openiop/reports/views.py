@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.models import Role
 from openiop.audit import services as audit
-from openiop.reports import charts, metrics
+from openiop.reports import charts, export, metrics
 from openiop.reports.forms import DashboardFilterForm, DrillDownForm
 
 
@@ -145,3 +145,68 @@ def drilldown(request: HttpRequest) -> HttpResponse:
     audit.record_reads_of_list(director, [row.patient for row in listed], purpose="dashboard-drilldown")
     back = reverse("reports:dashboard") + _query(filters)
     return render(request, "reports/drilldown.html", {"form": form, "rows": listed, "heading": heading, "back": back})
+
+
+def _outcome(request: HttpRequest) -> tuple[metrics.OutcomeReport | None, DashboardFilterForm, str]:
+    director = acting_person(request)
+    program = director.program
+    assert program is not None
+    form = DashboardFilterForm(
+        program, request.GET or {"start": (timezone.localdate() - timedelta(days=365)).isoformat()}
+    )
+    if not form.is_valid():
+        return None, form, program.name
+    filters = _filters(form)
+    audit.record(
+        "read",
+        actor=director,
+        record_type="reports.outcome",
+        detail={
+            "start": filters.start.isoformat(),
+            "end": filters.end.isoformat(),
+            "track": form.cleaned_data["track"] and form.cleaned_data["track"].pk,
+        },
+    )
+    return metrics.outcome_report(program, filters), form, program.name
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def outcome_report(request: HttpRequest) -> HttpResponse:
+    report, form, _program_name = _outcome(request)
+    if report is None:
+        return render(request, "reports/outcomes.html", {"form": form}, status=400)
+    query = _query(report.filters)
+    return render(
+        request, "reports/outcomes.html", {"form": form, "report": report, "rows": export.rows(report), "query": query}
+    )
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def outcome_csv(request: HttpRequest) -> HttpResponse:
+    report, form, program_name = _outcome(request)
+    if report is None:
+        return HttpResponse(
+            "\n".join(str(e) for e in form.non_field_errors() or [_("Check the filters.")]),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(export.to_csv(report, program_name), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
+    return response
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def outcome_pdf(request: HttpRequest) -> HttpResponse:
+    report, form, program_name = _outcome(request)
+    if report is None:
+        return HttpResponse(
+            "\n".join(str(e) for e in form.non_field_errors() or [_("Check the filters.")]),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(export.to_pdf(report, program_name), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="outcomes.pdf"'
+    return response

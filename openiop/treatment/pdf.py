@@ -6,10 +6,10 @@ from io import BytesIO
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
-from reportlab.lib.pagesizes import LETTER  # type: ignore[import-untyped]
-from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
-from reportlab.lib.units import inch  # type: ignore[import-untyped]
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from openiop.treatment.models import DischargeSummary, GoalStatus
 from openiop.treatment.queries import plan_in_force
