@@ -65,7 +65,7 @@ def test_small_counts_are_suppressed_but_zero_is_shown() -> None:
 PHQ9_PAIRS_SEED = 11
 
 
-def discharged_program(world: World, people: int) -> list[tuple[int, int, str, Decimal]]:
+def discharged_program(world: World, people: int) -> list[tuple[int, int, DischargeReason, Decimal]]:
     """`people` episodes discharged in the last 60 days, each with a first and last PHQ-9 (and a middle one)."""
     rng = random.Random(PHQ9_PAIRS_SEED)
     phq9 = measures.builtin_questionnaire("phq9")
