@@ -145,7 +145,13 @@ class ReferralFields(forms.Form):
 class SelfReferralForm(ReferralFields):
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # A field people never see; bots fill it in.
-    website = forms.CharField(required=False, max_length=200, label=_("Leave this empty"))
+    website = forms.CharField(
+        required=False,
+        max_length=200,
+        label=_("Leave this empty"),
+        # Out of the tab order, since its box is hidden from screen readers too.
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     def clean_form_token(self) -> str:
         token = self.cleaned_data["form_token"]
