@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from openiop.accounts.models import Role, User
@@ -27,8 +29,16 @@ if TYPE_CHECKING:
 
 NAME = re.compile(r"^[^\W\d_][\w .'\-]*$")
 TOKEN = re.compile(r"^[A-Za-z0-9_\-]{20,64}$")
+
+
+def _slot_label(day_label: StrOrPromise, part_label: StrOrPromise) -> str:
+    # Translators: a weekday and a part of the day, e.g. "Monday morning" (the part of the day is in lower case).
+    return gettext("%(day)s %(part_of_day)s") % {"day": day_label, "part_of_day": str(part_label).lower()}
+
+
+# Lazy, so each label is put together in the language of the page that shows it.
 SLOT_CHOICES = [
-    (f"{day}-{part}", f"{day_label} {part_label.lower()}")
+    (f"{day}-{part}", lazy(_slot_label, str)(day_label, part_label))
     for day, day_label in WEEKDAYS
     for part, part_label in PARTS_OF_DAY
 ]
@@ -135,7 +145,13 @@ class ReferralFields(forms.Form):
 class SelfReferralForm(ReferralFields):
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # A field people never see; bots fill it in.
-    website = forms.CharField(required=False, max_length=200, label=_("Leave this empty"))
+    website = forms.CharField(
+        required=False,
+        max_length=200,
+        label=_("Leave this empty"),
+        # Out of the tab order, since its box is hidden from screen readers too.
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     def clean_form_token(self) -> str:
         token = self.cleaned_data["form_token"]
