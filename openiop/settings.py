@@ -197,6 +197,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Break-glass: how long an emergency grant to one record lasts.
+# Weekly schedule builder (openiop/scheduling). Dose minimums from REFERENCE.md (ASAM 2.1).
+SCHEDULER_GROUP_CAPACITY = env_int("OPENIOP_GROUP_CAPACITY", 12, minimum=2, maximum=12)
+SCHEDULER_GROUP_MINIMUM = env_int("OPENIOP_GROUP_MINIMUM", 4, minimum=1, maximum=12)
+SCHEDULER_ADULT_WEEKLY_HOURS = env_int("OPENIOP_ADULT_WEEKLY_HOURS", 9, minimum=1, maximum=19)
+SCHEDULER_ADOLESCENT_WEEKLY_HOURS = env_int("OPENIOP_ADOLESCENT_WEEKLY_HOURS", 6, minimum=1, maximum=19)
+SCHEDULER_FAMILY_EVERY_WEEKS = env_int("OPENIOP_FAMILY_SESSION_EVERY_WEEKS", 2, minimum=1, maximum=8)
+SCHEDULER_TIME_LIMIT_SECONDS = env_int("OPENIOP_SCHEDULER_TIME_LIMIT_SECONDS", 10, minimum=1, maximum=600)
+SCHEDULER_WORKERS = env_int("OPENIOP_SCHEDULER_WORKERS", 2, minimum=1, maximum=64)
+
 BREAK_GLASS_MINUTES = env_int("OPENIOP_BREAK_GLASS_MINUTES", 60, minimum=5, maximum=24 * 60)
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for

@@ -22,6 +22,7 @@ urlpatterns = [
     path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("", include("openiop.intake.urls")),
+    path("", include("openiop.scheduling.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

@@ -28,7 +28,7 @@ from django.utils import timezone
 from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
-from openiop.scheduling.models import GroupMembership
+from openiop.scheduling.models import GroupMembership, SchedulePlan
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -169,3 +169,15 @@ def staff_member_for_director(request: HttpRequest, person_id: int) -> User:
     if member is None:
         raise Http404
     return member
+
+
+def schedule_plan_for_director(request: HttpRequest, plan_id: int) -> SchedulePlan:
+    """A weekly schedule plan of the director's own program; else Http404. Plans list every patient of the
+    week, so only the director (who sees every patient in the program) opens them."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.DIRECTOR:
+        raise Http404
+    plan = SchedulePlan.objects.filter(pk=plan_id, program_id=person.program_pk).first()
+    if plan is None:
+        raise Http404
+    return plan
