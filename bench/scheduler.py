@@ -1,6 +1,6 @@
 """Benchmark the weekly schedule: CP-SAT against the greedy baseline on one synthetic program.
 
-    python bench/scheduler.py --patients 300 --seed 1 [--time-limit 5] [--workers 2] [--json]
+python bench/scheduler.py --patients 300 --seed 1 [--time-limit 5] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from openiop.scheduling import greedy, solver, synthetic  # noqa: E402
-from openiop.scheduling.check import check  # noqa: E402
-from openiop.scheduling.explain import coverable  # noqa: E402
-from openiop.scheduling.problem import Instance, Settings, Solution  # noqa: E402
+from openiop.scheduling import greedy, solver, synthetic
+from openiop.scheduling.check import check
+from openiop.scheduling.explain import coverable
+from openiop.scheduling.problem import Instance, Settings, Solution
 
 
 def measure(instance: Instance, solution: Solution, covered: set[str]) -> dict[str, object]:

@@ -122,9 +122,9 @@ def check(instance: Instance, solution: Solution) -> list[str]:
             problems.append(f"clinician {kk}: caseload {n}, more than {instance.clinicians[kk].max_caseload}")
 
     for pk in solution.at_dose(instance):
-        days = {h[0] for h, _ in patient_hours[pk]}
-        if not 3 <= len(days) <= 5:
-            problems.append(f"{pk} at full dose on {len(days)} days")
+        days_seen = {h[0] for h, _ in patient_hours[pk]}
+        if not 3 <= len(days_seen) <= 5:
+            problems.append(f"{pk} at full dose on {len(days_seen)} days")
         if len(patient_hours[pk]) < instance.patients[pk].required_hours:
             problems.append(f"{pk} at full dose with {len(patient_hours[pk])} hours")
     return problems

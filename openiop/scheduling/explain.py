@@ -155,7 +155,9 @@ def _no_group(
     best: tuple[int, ClassKey, str, list[str]] | None = None
     placed = solution.group_of()
     for c in options:
-        helped = [q.key for q in missing if q.track == p.track and q.key not in placed and c in instance.patient_classes(q)]
+        helped = [
+            q.key for q in missing if q.track == p.track and q.key not in placed and c in instance.patient_classes(q)
+        ]
         for kk, k in sorted(instance.clinicians.items()):
             blocks = [(d, c[1]) for d in c[2]]
             if (

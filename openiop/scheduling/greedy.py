@@ -103,7 +103,7 @@ def solve(instance: Instance) -> Solution:
     return Solution(
         "greedy",
         [g for g in groups if g.members],
-        place_appointments(requests),
+        place_appointments(requests, instance),
         status="heuristic",
         seconds=time.perf_counter() - started,
         primaries=primaries,

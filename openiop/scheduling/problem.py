@@ -74,6 +74,7 @@ class PatientSpec:
     last_class: ClassKey | None = None
     last_group: str | None = None
     last_individual: Block | None = None
+    last_individual_hour: int | None = None
     preferred_parts: frozenset[int] = frozenset()
 
 
@@ -232,7 +233,9 @@ def split_class(
             plans.append(GroupPlan(g.key, key, free.pop(0), []))
     while free:
         counter[key] = counter.get(key, 0) + 1
-        plans.append(GroupPlan(f"{key[0]}|{key[1]}|{''.join(map(str, key[2]))}|{counter[key]}", key, free.pop(0), [], True))
+        plans.append(
+            GroupPlan(f"{key[0]}|{key[1]}|{''.join(map(str, key[2]))}|{counter[key]}", key, free.pop(0), [], True)
+        )
     if not plans:
         return []
     by_key = {p.key: p for p in plans}
@@ -250,14 +253,30 @@ def split_class(
     return plans
 
 
-def place_appointments(requests: list[tuple[str, str, str, Block]]) -> list[Appointment]:
-    """Give each (patient, clinician, kind, block) request an hour: each clinician's requests in a block get
-    consecutive hours, so nobody is double-booked (a patient's sessions in one block share one clinician)."""
+def place_appointments(
+    requests: list[tuple[str, str, str, Block]], instance: Instance | None = None
+) -> list[Appointment]:
+    """Give each (patient, clinician, kind, block) request an hour. A clinician's requests in a block get
+    distinct hours, so nobody is double-booked (a patient's sessions in one block share one clinician);
+    an individual session keeps last week's hour when it is still free."""
     by_slot: dict[tuple[str, Block], list[tuple[str, str]]] = {}
-    for patient, clinician, kind, block in sorted(requests, key=lambda r: (r[1], r[3], r[0], r[2])):
+    order = {"individual": 0, "family": 1}
+    for patient, clinician, kind, block in sorted(requests, key=lambda r: (r[1], r[3], r[0], order.get(r[2], 2))):
         by_slot.setdefault((clinician, block), []).append((patient, kind))
     result = []
     for (clinician, block), items in by_slot.items():
+        start = PART_START_HOUR[block[1]]
+        free = [start + i for i in range(BLOCK_HOURS)]
+        placed: dict[int, int] = {}
         for i, (patient, kind) in enumerate(items[:BLOCK_HOURS]):
-            result.append(Appointment(patient, clinician, kind, block[0], PART_START_HOUR[block[1]] + i))
+            spec = instance.patients.get(patient) if instance else None
+            wanted = spec.last_individual_hour if spec and kind == "individual" else None
+            if wanted in free and spec is not None and spec.last_individual == block:
+                free.remove(wanted)
+                placed[i] = wanted
+        for i, (patient, kind) in enumerate(items[:BLOCK_HOURS]):
+            hour = placed.get(i)
+            if hour is None:
+                hour = free.pop(0)
+            result.append(Appointment(patient, clinician, kind, block[0], hour))
     return result

@@ -150,6 +150,7 @@ def build_problem(program: Program, week_start: date) -> Problem:
     )
     last_group: dict[int, PlanGroup] = {}
     last_slot: dict[int, tuple[int, int]] = {}
+    last_hour: dict[int, int] = {}
     previous_groups: list[PreviousGroup] = []
     groups: dict[str, TherapyGroup] = {}
     if previous is not None:
@@ -158,15 +159,20 @@ def build_problem(program: Program, week_start: date) -> Problem:
                 continue
             key = str(g.therapy_group_id)
             groups[key] = g.therapy_group
-            previous_groups.append(PreviousGroup(key, (str(g.track_id), g.part, tuple(map(int, g.days))), str(g.facilitator_id)))
+            previous_groups.append(
+                PreviousGroup(key, (str(g.track_id), g.part, tuple(map(int, g.days))), str(g.facilitator_id))
+            )
         for a in previous.assignments.select_related("group"):
             if a.group is not None and a.group.therapy_group_id is not None:
                 last_group[a.patient_id] = a.group
         for ap in previous.appointments.filter(kind=SessionKind.INDIVIDUAL):
             part = next(i for i, s in enumerate(PART_START_HOUR) if s <= ap.hour < s + 3)
             last_slot[ap.patient_id] = (ap.day, part)
+            last_hour[ap.patient_id] = ap.hour
     primaries = dict(
-        CareTeamMember.objects.filter(patient__program=program, is_primary=True).values_list("patient_id", "clinician_id")
+        CareTeamMember.objects.filter(patient__program=program, is_primary=True).values_list(
+            "patient_id", "clinician_id"
+        )
     )
     availability = {a.patient_id: a for a in PatientAvailability.objects.filter(patient__program=program)}
     patients: dict[str, Patient] = {}
@@ -195,6 +201,7 @@ def build_problem(program: Program, week_start: date) -> Problem:
             last_class=(str(pg.track_id), pg.part, tuple(map(int, pg.days))) if pg else None,
             last_group=str(pg.therapy_group_id) if pg else None,
             last_individual=last_slot.get(p.pk),
+            last_individual_hour=last_hour.get(p.pk),
             preferred_parts=frozenset(int(x) for x in (a.preferred_parts if a else []) if x in (0, 1, 2)),
         )
     instance = Instance(track_specs, clinician_specs, patient_specs, solver_settings(), tuple(previous_groups))
@@ -422,7 +429,9 @@ def publish_plan(*, actor: User, plan: SchedulePlan) -> int:
 def _sync_memberships(group: TherapyGroup, members: list[int], week_start: date) -> None:
     open_rows = GroupMembership.objects.filter(end_date__isnull=True, patient_id__in=members).exclude(group=group)
     open_rows.update(end_date=week_start)
-    current = set(GroupMembership.objects.filter(group=group, end_date__isnull=True).values_list("patient_id", flat=True))
+    current = set(
+        GroupMembership.objects.filter(group=group, end_date__isnull=True).values_list("patient_id", flat=True)
+    )
     GroupMembership.objects.filter(group=group, end_date__isnull=True).exclude(patient_id__in=members).update(
         end_date=week_start
     )
@@ -469,6 +478,8 @@ def sessions_for(user: User, start: datetime | None = None, end: datetime | None
     """The sessions one person takes part in: as a patient, a clinician or an invited family member."""
     from django.db.models import Q
 
+    if user.program_id is None:
+        return []
     if user.role == Role.PATIENT:
         q = Q(attendees__patient__user=user)
     elif user.role == Role.FAMILY:
@@ -568,7 +579,12 @@ def ensure_pattern(track: Track, parts: list[int], hours_per_day: int = 3) -> Tr
 
 
 def set_clinician_availability(
-    clinician: User, blocks: list[tuple[int, int]], *, max_hours: int = 32, max_caseload: int = 16, adolescents: bool = False
+    clinician: User,
+    blocks: list[tuple[int, int]],
+    *,
+    max_hours: int = 32,
+    max_caseload: int = 16,
+    adolescents: bool = False,
 ) -> ClinicianAvailability:
     row, _ = ClinicianAvailability.objects.update_or_create(
         clinician=clinician,

@@ -8,8 +8,8 @@ Variables (see problem.py for the vocabulary):
   block is given afterwards, see problem.place_appointments);
 - dose[p]  p has a group, an individual session and, when due, a family session.
 
-Objective, in order: patients at full dose (solved first, then held), then by weight continuity (same class and group as last week,
-same individual slot), then balanced group sizes and stated preferences.
+Objective, in order: patients at full dose (solved first, then held); then, by weight, continuity (same
+class and group as last week, same individual slot), balanced group sizes and stated preferences.
 """
 
 from __future__ import annotations
@@ -193,12 +193,12 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     if PHASE1_CONTINUITY and keep:
         dose_bound = dose_bound // (len(keep) + 1)
     status_name = "OPTIMAL" if dose_found >= dose_bound - 1e-6 else "FEASIBLE"
-    m.clear_hints()
+    m.clear_hints()  # type: ignore[no-untyped-call]
     every = [*x.values(), *y.values(), *z.values(), *f.values(), *dose.values()]
     for v in every:
         m.add_hint(v, solver.value(v))
     m.add(dose_sum >= dose_found)
-    m.maximize(sum(rewards) - sum(penalties))
+    m.maximize(cp_model.LinearExpr.sum(rewards) - cp_model.LinearExpr.sum(penalties))
     second = cp_model.CpSolver()
     second.parameters.max_time_in_seconds = max(0.5, s.time_limit - (time.perf_counter() - started))
     second.parameters.num_workers = s.workers
@@ -211,8 +211,8 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     groups = []
     for c in classes:
         leaders = sorted(kk for kk in clinicians if (kk, c) in y and solver.boolean_value(y[kk, c]))
-        members = [pk for pk in patients if (pk, c) in x and solver.boolean_value(x[pk, c])]
-        groups += split_class(c, leaders, members, instance, counter)
+        chosen = [pk for pk in patients if (pk, c) in x and solver.boolean_value(x[pk, c])]
+        groups += split_class(c, leaders, chosen, instance, counter)
     requests = []
     primaries = {}
     for (pk, kk, b), v in z.items():
@@ -226,7 +226,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     return Solution(
         "cp-sat",
         [g for g in groups if g.members],
-        place_appointments(requests),
+        place_appointments(requests, instance),
         status=status_name,
         seconds=time.perf_counter() - started,
         objective=dose_found,

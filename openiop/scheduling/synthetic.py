@@ -31,7 +31,7 @@ def program(patients: int, seed: int, *, settings: Settings | None = None, histo
 
     With `history`, last week's plan is a greedy plan for most of them, and a tenth are newcomers or changed
     their availability since, so continuity means something."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- synthetic data, not secrets
     tracks = {t.key: t for t in TRACKS}
     n_clinicians = max(2, round(patients / 12))
     clinicians = {}
@@ -103,9 +103,10 @@ def _patient(
 def with_history(instance: Instance, seed: int) -> Instance:
     """Last week = a greedy plan of this program; then 5% leave, 5% arrive and 5% change availability."""
     last = greedy.solve(instance)
-    rng = random.Random(seed + 1)
+    rng = random.Random(seed + 1)  # noqa: S311 -- synthetic data, not secrets
     group_of = last.group_of()
     slot_of = {a.patient: a.block for a in last.appointments if a.kind == "individual"}
+    hour_of = {a.patient: a.hour for a in last.appointments if a.kind == "individual"}
     previous = tuple(PreviousGroup(g.key, g.class_key, g.facilitator) for g in last.groups)
     people = {}
     tracks = list(instance.tracks.values())
@@ -129,6 +130,7 @@ def with_history(instance: Instance, seed: int) -> Instance:
             last_class=g.class_key if g else None,
             last_group=g.key if g else None,
             last_individual=slot_of.get(key),
+            last_individual_hour=hour_of.get(key),
             preferred_parts=p.preferred_parts,
         )
     return Instance(instance.tracks, instance.clinicians, people, instance.settings, previous)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -122,7 +122,7 @@ def week(request: HttpRequest) -> HttpResponse:
     of session, not the patient."""
     person = acting_person(request)
     start = _week_param(request)
-    begin = timezone.make_aware(timezone.datetime.combine(start, timezone.datetime.min.time()))
+    begin = timezone.make_aware(datetime.combine(start, datetime.min.time()))
     sessions = services.sessions_for(person, begin, begin + timedelta(days=7))
     return render(
         request,
