@@ -36,3 +36,13 @@ def _send(group: str, payload: dict[str, Any]) -> None:
 
 def notify_program_directors(program_id: int, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send(directors_group(program_id), payload))
+
+
+def notify_users(user_ids: list[int], payload: dict[str, Any]) -> None:
+    """Send `payload` to each person's open pages, after commit."""
+
+    def send_all() -> None:
+        for user_id in user_ids:
+            _send(user_group(user_id), payload)
+
+    transaction.on_commit(send_all)

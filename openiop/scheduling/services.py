@@ -17,6 +17,7 @@ from django.utils import timezone
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.outbox.services import queue_email
 from openiop.scheduling import greedy, solver
 from openiop.scheduling.explain import coverable, explain
 from openiop.scheduling.models import (
@@ -421,8 +422,8 @@ def publish_plan(*, actor: User, plan: SchedulePlan) -> int:
                 "patients_changed": len(changes),
             },
         )
-        affected = _people_to_notify(plan, changes)
-        transaction.on_commit(lambda: _notify(affected, plan.week_start, plan.program))
+        # the outbox rows commit (or roll back) with the sessions; the outbox sends them after commit
+        _notify(_people_to_notify(plan, changes), plan.week_start, plan.program)
     return created
 
 
@@ -453,10 +454,6 @@ def _people_to_notify(plan: SchedulePlan, changes: list[Change]) -> list[User]:
 
 def _notify(people: list[User], week_start: date, program: Program) -> None:
     """An email per person: no clinical details, only that the schedule changed and where to look."""
-    try:
-        from openiop.outbox.services import queue_email  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the outbox lands separately; until then, nothing is sent
-        return
     for person in people:
         queue_email(
             to=person.email,
