@@ -11,6 +11,7 @@ from icalendar import Calendar
 
 from openiop.audit.models import AuditEntry
 from openiop.intake.models import Enrollment
+from openiop.outbox.models import OutboxMessage
 from openiop.scheduling import services
 from openiop.scheduling.models import (
     CalendarFeed,
@@ -107,6 +108,16 @@ def test_publishing_creates_sessions_in_one_audited_step(program: World, client_
     assert not GroupMembership.objects.filter(group=world.group, patient=world.quinn, end_date__isnull=True)
     entry = AuditEntry.objects.get(action="update", record_type="scheduling.scheduleplan")
     assert entry.actor == world.dora and entry.detail["sessions_created"] == 7
+    # everyone affected hears about it, without clinical details
+    mail = OutboxMessage.objects.filter(purpose="schedule")
+    assert set(mail.values_list("to_address", flat=True)) == {
+        "pat@example.org",
+        "quinn@example.org",
+        "carla@example.org",
+        "cole@example.org",
+    }  # rae has no sign-in
+    for message in mail:
+        assert "Example" not in message.body and "evenings" not in message.body and "SU" not in message.subject
     # publishing again changes nothing
     again = client.post(reverse("scheduling:publish", kwargs={"plan_id": plan.pk}))
     assert again.status_code == 409

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -209,10 +209,14 @@ def build_problem(program: Program, week_start: date) -> Problem:
     return Problem(instance, patients, clinicians, tracks, groups, previous)
 
 
-def create_plan(*, actor: User, program: Program, week_start: date, method: str = "cp-sat") -> SchedulePlan:
+def create_plan(
+    *, actor: User, program: Program, week_start: date, method: str = "cp-sat", time_limit: float | None = None
+) -> SchedulePlan:
     """Solve the week and store the result as a draft plan the coordinator can compare and publish."""
     week_start = monday_of(week_start)
     problem = build_problem(program, week_start)
+    if time_limit is not None:
+        problem.instance.settings = replace(problem.instance.settings, time_limit=time_limit)
     if not problem.instance.patients:
         raise ScheduleError("Nobody is enrolled for that week.")
     solution = greedy.solve(problem.instance) if method == "greedy" else solver.solve(problem.instance)

@@ -35,9 +35,8 @@ CONTINUITY_WEIGHT = 40
 SLOT_CONTINUITY_WEIGHT = 4
 PREFERENCE_WEIGHT = 2
 BALANCE_WEIGHT = 1
-SHORT_WEIGHT = 6
-FIRST_PHASE_SHARE = 0.75
-PHASE1_CONTINUITY = 1  # per person a group is below its minimum size (soft: a hard minimum is often infeasible)
+SHORT_WEIGHT = 6  # per person a group is below its minimum size (soft: a hard minimum is often infeasible)
+FIRST_PHASE_SHARE = 0.6  # of the time limit, for the number at full dose; the rest for everything else
 
 
 def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False) -> Solution:
@@ -93,7 +92,6 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     f: dict[tuple[str, str, Block], cp_model.IntVar] = {}
     rewards: list[cp_model.LinearExprT] = []
     dose: dict[str, cp_model.IntVar] = {}
-    keep: list[cp_model.IntVar] = []
     for pk, p in patients.items():
         mine = [(c, x[pk, c]) for c in instance.patient_classes(p) if (pk, c) in x]
         in_class = [v for _, v in mine]
@@ -134,6 +132,19 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
             m.add_at_most_one(ind_vars)
         if fam_vars:
             m.add_at_most_one(fam_vars)
+        # partial care, continuity and preferences count for everyone, also those who cannot reach the dose
+        if in_class:
+            rewards.append(IN_GROUP_WEIGHT * sum(in_class))
+        if ind_vars:
+            rewards.append(IN_GROUP_WEIGHT * sum(ind_vars))
+        if p.last_class is not None and (pk, p.last_class) in x:
+            rewards.append(CONTINUITY_WEIGHT * x[pk, p.last_class])
+            if fix_continuing:
+                m.add(x[pk, p.last_class] == 1)
+        if p.last_individual is not None and p.primary is not None and (pk, p.primary, p.last_individual) in z:
+            rewards.append(SLOT_CONTINUITY_WEIGHT * z[pk, p.primary, p.last_individual])
+        if p.preferred_parts:
+            rewards.append(PREFERENCE_WEIGHT * sum(v for c, v in mine if c[1] in p.preferred_parts))
         if not in_class or not ind_vars or (p.family_due and not fam_vars):
             continue
         dv = dose[pk] = m.new_bool_var("")
@@ -141,16 +152,6 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         m.add(dv <= sum(ind_vars))
         if p.family_due:
             m.add(dv <= sum(fam_vars))
-        rewards.append(IN_GROUP_WEIGHT * sum(in_class))
-        if p.last_class is not None and (pk, p.last_class) in x:
-            rewards.append(CONTINUITY_WEIGHT * x[pk, p.last_class])
-            keep.append(x[pk, p.last_class])
-            if fix_continuing:
-                m.add(x[pk, p.last_class] == 1)
-        if p.last_individual is not None and p.primary is not None and (pk, p.primary, p.last_individual) in z:
-            rewards.append(SLOT_CONTINUITY_WEIGHT * z[pk, p.primary, p.last_individual])
-        if p.preferred_parts:
-            rewards.append(PREFERENCE_WEIGHT * sum(v for c, v in mine if c[1] in p.preferred_parts))
 
     for kk, k in clinicians.items():
         if hours_of[kk]:
@@ -169,11 +170,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     # Lexicographic, in two solves: first the number of patients at full dose alone (much easier for the
     # search than one weighted sum), then everything else with that number held.
     dose_sum = sum(dose.values())
-    if PHASE1_CONTINUITY and keep:
-        # continuity as a strict tie-breaker: one more patient at dose outweighs every continuity reward
-        m.maximize((len(keep) + 1) * dose_sum + sum(keep))
-    else:
-        m.maximize(dose_sum)
+    m.maximize(dose_sum)
     start = greedy.solve(instance)
     if hint:
         _hint_from(m, start, x, y, z, f, dose, start.at_dose(instance))
@@ -190,8 +187,6 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         return start
     dose_found = sum(solver.value(v) for v in dose.values())
     dose_bound = solver.best_objective_bound
-    if PHASE1_CONTINUITY and keep:
-        dose_bound = dose_bound // (len(keep) + 1)
     status_name = "OPTIMAL" if dose_found >= dose_bound - 1e-6 else "FEASIBLE"
     m.clear_hints()  # type: ignore[no-untyped-call]
     every = [*x.values(), *y.values(), *z.values(), *f.values(), *dose.values()]
