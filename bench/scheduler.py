@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -68,7 +70,18 @@ def main() -> None:
     )
     covered = coverable(instance)
     build_seconds = time.perf_counter() - built
-    results = [measure(instance, solver.solve(instance), covered), measure(instance, greedy.solve(instance), covered)]
+    results = []
+    for run in (solver.solve, greedy.solve):
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        solution = run(instance)
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        result = measure(instance, solution, covered)
+        # other processes share the cores: CPU time used shows how much of the wall time this run really got
+        result["cpu_seconds"] = round(
+            cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 2
+        )
+        result["load_average"] = round(os.getloadavg()[0], 2)
+        results.append(result)
     if args.json:
         for r in results:
             print(json.dumps(r))
@@ -80,7 +93,8 @@ def main() -> None:
     print(f"coverable (upper bound): {len(covered)} = {100 * len(covered) / args.patients:.1f}%")
     for r in results:
         print(
-            f"{r['solver']:>7}: {r['seconds']:>6} s  at dose {r['at_dose']}% of all, "
+            f"{r['solver']:>7}: {r['seconds']:>6} s ({r['cpu_seconds']} s CPU, load {r['load_average']})\n"
+            f"         at dose {r['at_dose']}% of all, "
             f"{r['at_dose_of_coverable']}% of coverable  gap {r['gap']}%  ({r['status']})\n"
             f"         groups {r['groups']} size mean {r['group_size_mean']} min {r['group_size_min']} "
             f"max {r['group_size_max']} below minimum {r['groups_below_minimum']}  continuity: same class "

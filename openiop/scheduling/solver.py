@@ -78,6 +78,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
                 m.add(v == 0)
             continue
         m.add(members <= cap * n)
+        m.add(n <= members)  # no empty groups
         short = m.new_int_var(0, minimum * len(groups_of[c]), "")
         m.add(short >= minimum * n - members)
         dev = m.new_int_var(0, cap * max(len(by_class[c]), len(groups_of[c])), "")
