@@ -182,7 +182,15 @@ def test_a_newcomer_moves_nobody_else() -> None:
 
 
 def test_changed_availability_moves_only_that_person() -> None:
-    first_week = _two_class_program()
+    # Kim can lead only Mon/Wed/Fri evenings and Lee only Tue/Thu/Fri: whichever group p0 leaves, the other
+    # has room for them (six people, groups of up to six), so nobody else needs to move.
+    evenings = frozenset((d, 2) for d in range(5))
+    mornings = frozenset((d, 0) for d in range(5))
+    kim = ClinicianSpec("kim", "Kim", frozenset({(0, 2), (2, 2), (4, 2)}), max_hours=20)
+    lee = ClinicianSpec("lee", "Lee", frozenset({(1, 2), (3, 2), (4, 2)}), max_hours=20)
+    ida = ClinicianSpec("ida", "Ida", mornings, max_hours=30, max_caseload=30)
+    patients = {f"p{i}": PatientSpec(f"p{i}", "su-eve", evenings | mornings, primary="ida") for i in range(6)}
+    first_week = Instance(dict(TRACKS), {"kim": kim, "lee": lee, "ida": ida}, patients, STEADY)
     first = solver.solve(first_week)
     second_week = _continuing(first_week, first)
     mover = "p0"

@@ -218,10 +218,13 @@ def test_patients_see_only_their_own_sessions(published: World, client_for) -> N
 
 def test_staff_week_grid_shows_their_own_sessions(published: World, client_for) -> None:
     world = published
-    week = SchedulePlan.objects.get(status=PlanStatus.PUBLISHED).week_start
-    page = client_for(world.cole).get(reverse("scheduling:week"), {"week": week.isoformat()})
+    plan = SchedulePlan.objects.get(status=PlanStatus.PUBLISHED)
+    facilitator = plan.groups.get().facilitator
+    page = client_for(facilitator).get(reverse("scheduling:week"), {"week": plan.week_start.isoformat()})
     assert page.status_code == 200
     shown = [s for row in page.context["rows"] for cell in row["cells"] for s in cell]
-    assert set(shown) == set(Session.objects.filter(clinicians=world.cole))
-    assert client_for(world.cole).get(reverse("scheduling:week"), {"week": "garbage"}).status_code == 404
+    assert set(shown) == set(Session.objects.filter(clinicians=facilitator))
+    assert {s.kind for s in shown} >= {SessionKind.GROUP}
+    assert "Pat" not in page.content.decode().replace(world.pat_user.username, "")
+    assert client_for(facilitator).get(reverse("scheduling:week"), {"week": "garbage"}).status_code == 404
     assert SessionAttendee.objects.filter(session__in=shown).exists()
