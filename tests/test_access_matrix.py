@@ -150,6 +150,15 @@ MATRIX: dict[str, Rule] = {
         success=302,
     ),
     "scheduling:week": Rule(roles=STAFF),
+    "scheduling:patient_availability": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(
+            lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+            lambda w, role: {"patient_id": w.olga.pk},
+        ),
+        audits_patient=True,
+    ),
     "scheduling:my_sessions": Rule(roles=frozenset({"patient", "family"})),
     "scheduling:calendar_settings": Rule(roles=frozenset(ROLES)),
     # an unknown or revoked token is the same 404 for everyone; the good path is in test_scheduling_views

@@ -228,3 +228,24 @@ def test_staff_week_grid_shows_their_own_sessions(published: World, client_for) 
     assert "Pat" not in page.content.decode().replace(world.pat_user.username, "")
     assert client_for(facilitator).get(reverse("scheduling:week"), {"week": "garbage"}).status_code == 404
     assert SessionAttendee.objects.filter(session__in=shown).exists()
+
+
+def test_staff_edit_a_patients_availability(program: World, client_for) -> None:
+    world = program
+    url = reverse("scheduling:patient_availability", kwargs={"patient_id": world.pat.pk})
+    client = client_for(world.carla)  # pat's primary clinician
+    response = client.post(url, {"blocks": ["1-2", "3-2", "1-2", "4-0"], "family_sessions": "on"})
+    assert response.status_code == 302
+    world.pat.availability.refresh_from_db()
+    assert world.pat.availability.blocks == [[1, 2], [3, 2], [4, 0]]
+    assert world.pat.availability.family_sessions and world.pat.availability.required_hours is None
+    entries = AuditEntry.objects.filter(action="update", record_type="scheduling.patientavailability")
+    entry = entries.order_by("-seq").first()
+    assert entry is not None and entry.actor == world.carla and entry.patient == world.pat
+    bad = client.post(url, {"blocks": ["9-9"], "required_hours": "40"})
+    assert bad.status_code == 400
+    world.pat.availability.refresh_from_db()
+    assert world.pat.availability.blocks == [[1, 2], [3, 2], [4, 0]]  # nothing stored
+    # cole has no business with pat's record (his break-glass grant aside, tested in the matrix)
+    other = reverse("scheduling:patient_availability", kwargs={"patient_id": world.olga.pk})
+    assert client.get(other).status_code == 404

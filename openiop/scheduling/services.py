@@ -600,11 +600,27 @@ def set_clinician_availability(
 
 
 def set_patient_availability(
-    *, actor: User | None, patient: Patient, blocks: list[tuple[int, int]], family_sessions: bool = False
+    *,
+    actor: User | None,
+    patient: Patient,
+    blocks: list[tuple[int, int]],
+    family_sessions: bool = False,
+    required_hours: int | None = None,
 ) -> PatientAvailability:
     with transaction.atomic():
         row, _ = PatientAvailability.objects.update_or_create(
-            patient=patient, defaults={"blocks": [list(b) for b in blocks], "family_sessions": family_sessions}
+            patient=patient,
+            defaults={
+                "blocks": sorted([list(b) for b in set(blocks)]),
+                "family_sessions": family_sessions,
+                "required_hours": required_hours,
+            },
         )
-        audit.record("update", actor=actor, record=row, patient=patient, detail={"blocks": len(blocks)})
+        audit.record(
+            "update",
+            actor=actor,
+            record=row,
+            patient=patient,
+            detail={"blocks": len(set(blocks)), "family_sessions": family_sessions, "required_hours": required_hours},
+        )
     return row

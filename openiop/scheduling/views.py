@@ -177,3 +177,52 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(services.calendar_bytes(owner), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+BLOCK_CHOICES = [
+    (f"{d}-{p}", f"{day} {part}")
+    for d, day in enumerate((_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri")))
+    for p, part in enumerate((_("morning"), _("afternoon"), _("evening")))
+]
+
+
+class AvailabilityForm(forms.Form):
+    blocks = forms.MultipleChoiceField(
+        label=_("Free for sessions"), choices=BLOCK_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    family_sessions = forms.BooleanField(label=_("Treatment plan includes family sessions"), required=False)
+    required_hours = forms.IntegerField(
+        label=_("Required hours a week (blank: the program's default for their age)"),
+        min_value=1,
+        max_value=19,
+        required=False,
+    )
+
+
+@role_required(Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN)
+@require_http_methods(["GET", "POST"])
+def patient_availability(request: HttpRequest, patient_id: int) -> HttpResponse:
+    person = acting_person(request)
+    patient = access.patient_for_user(request, patient_id, purpose="availability")
+    current = getattr(patient, "availability", None)
+    initial = {
+        "blocks": [f"{d}-{p}" for d, p in (current.blocks if current else [])],
+        "family_sessions": current.family_sessions if current else False,
+        "required_hours": current.required_hours if current else None,
+    }
+    form = AvailabilityForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            blocks = [(int(v[0]), int(v[2])) for v in form.cleaned_data["blocks"]]
+            services.set_patient_availability(
+                actor=person,
+                patient=patient,
+                blocks=blocks,
+                family_sessions=form.cleaned_data["family_sessions"],
+                required_hours=form.cleaned_data["required_hours"],
+            )
+            messages.success(request, _t("Saved. The next plan you build uses it."))
+            return redirect("scheduling:patient_availability", patient_id=patient.pk)
+        status = 400
+    return render(request, "scheduling/availability.html", {"form": form, "patient": patient}, status=status)
