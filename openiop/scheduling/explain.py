@@ -172,14 +172,14 @@ def _no_group(
         fits = ", ".join(class_label(c) for c in options[:4])
         return Explanation(
             p.key,
-            f"{words}; the {track.label} groups that fit ({fits}) are full and no clinician is free to lead "
-            f"another (groups now meet {meets})",
+            f"{words}; the {track.label} groups that would fit ({fits}) are full or not running, and no "
+            f"clinician is free to lead another (groups now meet {meets})",
             f"a clinician free {class_label(options[0])} with {track.group_hours} hours to spare would place them",
         )
     n, c, name, helped = best
     return Explanation(
         p.key,
-        f"{words}; {track.label} groups meet {meets} and those that fit are full",
+        f"{words}; {track.label} groups meet {meets} and those that would fit are full or not running",
         f"a {class_label(c)} group with {name} would place {'these ' + str(n) + ' people' if n > 1 else 'them'}",
         helped,
     )

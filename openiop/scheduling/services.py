@@ -306,7 +306,11 @@ def _where(plan: SchedulePlan | None) -> dict[int, tuple[str, str]]:
     result: dict[int, tuple[str, str]] = {}
     for a in plan.assignments.select_related("group"):
         g = a.group
-        result[a.patient_id] = (f"{g.name} ({g.get_part_display()})" if g else "no group", "")
+        if g is None:
+            result[a.patient_id] = ("no group", "")
+            continue
+        when = class_label((str(g.track_id), g.part, tuple(int(d) for d in g.days)))
+        result[a.patient_id] = (g.name if when in g.name else f"{g.name} ({when})", "")
     for ap in plan.appointments.filter(kind=SessionKind.INDIVIDUAL):
         group, _ = result.get(ap.patient_id, ("no group", ""))
         result[ap.patient_id] = (group, f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri')[ap.day]} {ap.hour}:00")
