@@ -18,16 +18,19 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-# Debian packages the browser tests need (Chromium); installed when run as root.
+# Debian packages the tests need (Chromium for the browser tests, gettext to compile the translations,
+# npm for axe-core); installed when run as root.
 system-deps:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && command -v msgfmt >/dev/null && command -v npm >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium from Debian's packages (for the browser tests)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "Chromium is not installed and this is not root: browser tests will fail. Install the 'chromium' package."; fi
+	  echo "Installing Chromium, gettext and npm from Debian's packages (for the tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium gettext npm >/dev/null; \
+	else echo "Install the Debian packages chromium, gettext and npm: the browser and translation tests need them."; fi
 
 demo: venv
 	@mkdir -p var
+	@# The compiled catalogs are committed too; recompile when gettext is here, so edited .po files show.
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py migrate --verbosity 0
 	@echo
@@ -44,6 +47,8 @@ demo: venv
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: venv system-deps
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

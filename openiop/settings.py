@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django.conf.locale
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from openiop.env import env_bool, env_int, env_list, env_str
 
@@ -78,8 +78,10 @@ INSTALLED_APPS = [
     "openiop.audit",
     "openiop.scheduling",
     "openiop.intake",
+    "openiop.referrals",
     "openiop.outbox",
     "openiop.safety",
+    "openiop.portal",
     "openiop.fhirapi",
     "openiop.reports",
     "openiop.demo",
@@ -94,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's saved language wins over the cookie (set at sign-in; see openiop/portal).
+    "openiop.portal.middleware.PreferredLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "openiop.accounts.middleware.IdleLogoutMiddleware",
     "openiop.accounts.middleware.StaffTwoFactorMiddleware",
@@ -207,11 +211,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Break-glass: how long an emergency grant to one record lasts.
-# Weekly schedule builder (openiop/scheduling). Dose minimums from REFERENCE.md (ASAM 2.1).
+# --- intake: level-of-care thresholds (clinical reference) and the public form ---
+IOP_MIN_HOURS_ADULT = env_int("OPENIOP_IOP_MIN_HOURS_ADULT", 9, minimum=1, maximum=40)
+IOP_MIN_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_MIN_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
+PARTIAL_MIN_HOURS = env_int("OPENIOP_PARTIAL_MIN_HOURS", 20, minimum=1, maximum=80)
+IOP_MIN_DAYS = env_int("OPENIOP_IOP_MIN_DAYS", 3, minimum=1, maximum=7)
+ENROLLMENT_WEEKS = env_int("OPENIOP_ENROLLMENT_WEEKS", 10, minimum=8, maximum=12)
+REFERRAL_RATE_LIMIT = env_int("OPENIOP_REFERRAL_RATE_LIMIT", 5, minimum=1, maximum=1000)
+REFERRAL_RATE_WINDOW_MINUTES = env_int("OPENIOP_REFERRAL_RATE_WINDOW_MINUTES", 60, minimum=1)
+CONSENT_LINK_DAYS = env_int("OPENIOP_CONSENT_LINK_DAYS", 14, minimum=1, maximum=60)
+
+# Weekly schedule builder (openiop/scheduling). The weekly dose is IOP_MIN_HOURS_ADULT / _ADOLESCENT above.
 SCHEDULER_GROUP_CAPACITY = env_int("OPENIOP_GROUP_CAPACITY", 12, minimum=2, maximum=12)
 SCHEDULER_GROUP_MINIMUM = env_int("OPENIOP_GROUP_MINIMUM", 4, minimum=1, maximum=12)
-SCHEDULER_ADULT_WEEKLY_HOURS = env_int("OPENIOP_ADULT_WEEKLY_HOURS", 9, minimum=1, maximum=19)
-SCHEDULER_ADOLESCENT_WEEKLY_HOURS = env_int("OPENIOP_ADOLESCENT_WEEKLY_HOURS", 6, minimum=1, maximum=19)
 SCHEDULER_FAMILY_EVERY_WEEKS = env_int("OPENIOP_FAMILY_SESSION_EVERY_WEEKS", 2, minimum=1, maximum=8)
 SCHEDULER_TIME_LIMIT_SECONDS = env_int("OPENIOP_SCHEDULER_TIME_LIMIT_SECONDS", 10, minimum=1, maximum=600)
 SCHEDULER_WORKERS = env_int("OPENIOP_SCHEDULER_WORKERS", 2, minimum=1, maximum=64)
@@ -258,6 +270,22 @@ elif PRODUCTION:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
+# --- the portal (openiop/portal) -------------------------------------------------------
+# How many minutes before a session its join button lights up.
+ROOM_OPENS_MINUTES_BEFORE = env_int("OPENIOP_ROOM_OPENS_MINUTES", 10, minimum=0, maximum=120)
+# The weekly minimum for IOP (clinical REFERENCE.md: ASAM 2.1 adults >= 9 h, adolescents >= 6 h).
+IOP_WEEKLY_HOURS_ADULT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADULT", 9, minimum=1, maximum=40)
+IOP_WEEKLY_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
+# Session reminders: hours before the start, each a separate reminder.
+try:
+    REMINDER_HOURS = sorted({int(h) for h in env_list("OPENIOP_REMINDER_HOURS", ["24", "1"])})
+except ValueError:
+    raise ImproperlyConfigured("OPENIOP_REMINDER_HOURS must list whole numbers of hours, e.g. 24,1.") from None
+if not all(1 <= h <= 72 for h in REMINDER_HOURS):
+    raise ImproperlyConfigured("OPENIOP_REMINDER_HOURS must be between 1 and 72 hours.")
+# Text messages: a dotted path to a class with send(to, text); the default prints to the log.
+SMS_BACKEND = env_str("OPENIOP_SMS_BACKEND", "openiop.portal.sms.ConsoleBackend")
+
 # --- security headers ------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -280,9 +308,24 @@ if PRODUCTION:
 TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
 
 # --- internationalisation ------------------------------------------------------------
+# Massachusetts' largest languages after English. Names are in their own language (the switcher shows
+# them to people who may not read English). Django ships no locale data for Haitian Creole: LANG_INFO gets
+# an entry here, and dates use openiop/formats/ht/formats.py; month and day names are in our catalog.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("ht", "Kreyòl ayisyen"),
+]
+EXTRA_LANG_INFO = {
+    "ht": {"bidi": False, "code": "ht", "name": "Haitian Creole", "name_local": "Kreyòl ayisyen"},
+}
+django.conf.locale.LANG_INFO.update(EXTRA_LANG_INFO)
 LOCALE_PATHS = [BASE_DIR / "openiop" / "locale"]
+FORMAT_MODULE_PATH = ["openiop.formats"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)

@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("openiop.fhirapi.urls")),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("", include("openiop.intake.urls")),
+    path("", include("openiop.referrals.urls")),
+    path("", include("openiop.portal.urls")),
     path("", include("openiop.scheduling.urls")),
 ]
 

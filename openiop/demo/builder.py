@@ -16,6 +16,8 @@ from django.utils import timezone
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.portal import demo as portal_demo
+from openiop.referrals import demo as referrals_demo
 from openiop.scheduling import demo as scheduling_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 
@@ -259,6 +261,8 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
+        referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
+        portal_demo.build(program, today)
         scheduling_demo.populate(program, today=today, seed=seed)
         audit.record(
             "create",

@@ -11,6 +11,7 @@ from openiop.accounts.models import Role
 from openiop.audit import services as audit
 from openiop.audit.models import AuditEntry
 from openiop.intake import queries
+from openiop.portal import queries as portal_queries
 
 
 @role_required(*STAFF)
@@ -79,5 +80,8 @@ def family_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patient": view.patient,
         "enrollment": enrollment,
         "week": enrollment.week_of_care(today) if enrollment else None,
+        "family_sessions": portal_queries.session_cards(portal_queries.family_sessions(view.patient, timezone.now()))
+        if view.grant.may_see_family_sessions
+        else [],
     }
     return render(request, "intake/family_patient.html", context)

@@ -187,7 +187,7 @@ def build_problem(program: Program, week_start: date) -> Problem:
         a = availability.get(p.pk)
         adolescent = track_specs[str(e.track_id)].adolescent
         required = (a.required_hours if a and a.required_hours else None) or (
-            settings.SCHEDULER_ADOLESCENT_WEEKLY_HOURS if adolescent else settings.SCHEDULER_ADULT_WEEKLY_HOURS
+            settings.IOP_MIN_HOURS_ADOLESCENT if adolescent else settings.IOP_MIN_HOURS_ADULT
         )
         pg = last_group.get(p.pk)
         primary = primaries.get(p.pk)
