@@ -240,6 +240,14 @@ ENROLLMENT_WEEKS = env_int("OPENIOP_ENROLLMENT_WEEKS", 10, minimum=8, maximum=12
 REFERRAL_RATE_LIMIT = env_int("OPENIOP_REFERRAL_RATE_LIMIT", 5, minimum=1, maximum=1000)
 REFERRAL_RATE_WINDOW_MINUTES = env_int("OPENIOP_REFERRAL_RATE_WINDOW_MINUTES", 60, minimum=1)
 CONSENT_LINK_DAYS = env_int("OPENIOP_CONSENT_LINK_DAYS", 14, minimum=1, maximum=60)
+
+# Weekly schedule builder (openiop/scheduling). The weekly dose is IOP_MIN_HOURS_ADULT / _ADOLESCENT above.
+SCHEDULER_GROUP_CAPACITY = env_int("OPENIOP_GROUP_CAPACITY", 12, minimum=2, maximum=12)
+SCHEDULER_GROUP_MINIMUM = env_int("OPENIOP_GROUP_MINIMUM", 4, minimum=1, maximum=12)
+SCHEDULER_FAMILY_EVERY_WEEKS = env_int("OPENIOP_FAMILY_SESSION_EVERY_WEEKS", 2, minimum=1, maximum=8)
+SCHEDULER_TIME_LIMIT_SECONDS = env_int("OPENIOP_SCHEDULER_TIME_LIMIT_SECONDS", 10, minimum=1, maximum=600)
+SCHEDULER_WORKERS = env_int("OPENIOP_SCHEDULER_WORKERS", 2, minimum=1, maximum=64)
+
 BREAK_GLASS_MINUTES = env_int("OPENIOP_BREAK_GLASS_MINUTES", 60, minimum=5, maximum=24 * 60)
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for

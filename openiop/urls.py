@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("openiop.referrals.urls")),
     path("", include("openiop.portal.urls")),
     path("", include("openiop.treatment.urls")),
+    path("", include("openiop.scheduling.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

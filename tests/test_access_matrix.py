@@ -49,6 +49,22 @@ def patient_kwargs(getter: Callable[[World], object]) -> Callable[[World, str], 
     return lambda world, role: {"patient_id": getter(world).pk}  # type: ignore[attr-defined]
 
 
+def a_plan(program_of: Callable[[World], Program]) -> Callable[[World, str], dict[str, object]]:
+    """A draft weekly plan of a program (created on demand)."""
+
+    def make(world: World, role: str) -> dict[str, object]:
+        from datetime import date
+
+        from openiop.scheduling.models import SchedulePlan
+
+        program = program_of(world)
+        author = world.dora if program == world.harborview else world.otto
+        plan = SchedulePlan.objects.create(program=program, week_start=date(2026, 11, 30), created_by=author)
+        return {"plan_id": plan.pk}
+
+    return make
+
+
 OWN_CHART = {
     "director": lambda w: w.pat,  # anyone in the program
     "intake": lambda w: w.rae,  # coming in
@@ -284,6 +300,32 @@ MATRIX: dict[str, Rule] = {
     "break_glass": Rule(roles=frozenset({"clinician"})),
     "intake:patient_today": Rule(roles=frozenset({"patient"}), audits_patient=True),
     "intake:family_home": Rule(roles=frozenset({"family"})),
+    # weekly schedule (scheduling app)
+    "scheduling:plans": Rule(roles=frozenset({"director"})),
+    "scheduling:plan_detail": Rule(
+        roles=frozenset({"director"}), own=a_plan(lambda w: w.harborview), others=(a_plan(lambda w: w.elsewhere),)
+    ),
+    "scheduling:publish": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=a_plan(lambda w: w.harborview),
+        others=(a_plan(lambda w: w.elsewhere),),
+        success=302,
+    ),
+    "scheduling:week": Rule(roles=STAFF),
+    "scheduling:patient_availability": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(
+            lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+            lambda w, role: {"patient_id": w.olga.pk},
+        ),
+        audits_patient=True,
+    ),
+    "scheduling:my_sessions": Rule(roles=frozenset({"patient", "family"})),
+    "scheduling:calendar_settings": Rule(roles=frozenset(ROLES)),
+    # an unknown or revoked token is the same 404 for everyone; the good path is in test_scheduling_views
+    "scheduling:calendar_feed": Rule(roles=frozenset(), own=lambda w, r: {"token": "x" * 43}, anonymous=404),
     # one record each
     "intake:patient_chart": Rule(
         roles=STAFF,

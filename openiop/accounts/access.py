@@ -30,7 +30,7 @@ from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.referrals.models import ConsentKind, Referral, SignedConsent
 from openiop.safety.models import SafetyAlert
-from openiop.scheduling.models import GroupMembership, Session
+from openiop.scheduling.models import GroupMembership, SchedulePlan, Session
 from openiop.treatment.models import CheckIn, CounselingNotesConsent, DischargeSummary, Note, NoteStatus, TreatmentPlan
 from openiop.treatment.models import Goal as TreatmentGoal
 
@@ -267,6 +267,18 @@ def safety_alert_for_user(request: HttpRequest, alert_id: int) -> SafetyAlert:
             detail={"purpose": "safety-alert", "alert": alert.pk},
         )
     return alert
+
+
+def schedule_plan_for_director(request: HttpRequest, plan_id: int) -> SchedulePlan:
+    """A weekly schedule plan of the director's own program; else Http404. Plans list every patient of the
+    week, so only the director (who sees every patient in the program) opens them."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.DIRECTOR:
+        raise Http404
+    plan = SchedulePlan.objects.filter(pk=plan_id, program_id=person.program_pk).first()
+    if plan is None:
+        raise Http404
+    return plan
 
 
 def own_patient_record(request: HttpRequest, *, purpose: str) -> Patient | None:

@@ -19,6 +19,7 @@ from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, 
 from openiop.measures import demo as measures_demo
 from openiop.portal import demo as portal_demo
 from openiop.referrals import demo as referrals_demo
+from openiop.scheduling import demo as scheduling_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 from openiop.treatment import demo as treatment_demo
 
@@ -266,6 +267,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
         referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
         portal_demo.build(program, today)
         treatment_demo.build(program=program, today=today, seed=seed)
+        scheduling_demo.populate(program, today=today, seed=seed)
         audit.record(
             "create",
             actor=None,

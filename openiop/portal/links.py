@@ -58,6 +58,6 @@ def plan_goals(patient: Patient) -> list[str]:
     return [goal.description for goal in plan.goals.all()] if plan is not None else []
 
 
-def calendar_feed_url(user: User) -> str | None:
-    """The person's private iCal feed (issue 9); None: not available yet."""
-    return None
+def calendar_feed_url(user: User) -> str:
+    """Where the person makes, renews or ends their private iCal link (its secret is shown only once)."""
+    return reverse("scheduling:calendar_settings")

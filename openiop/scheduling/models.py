@@ -135,3 +135,157 @@ class SessionAttendee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} at {self.session_id}"
+
+
+# --- Weekly schedule builder (issue 9) -------------------------------------------------------------------------
+
+PART_CHOICES = [(0, _("Morning (9:00-12:00)")), (1, _("Afternoon (13:00-16:00)")), (2, _("Evening (18:00-21:00)"))]
+
+
+def default_track_parts() -> list[int]:
+    return [2]
+
+
+class TrackPattern(models.Model):
+    """When a track's groups may meet: parts of the day, meeting length and days a week."""
+
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="pattern")
+    parts = models.JSONField(_("parts of the day"), default=default_track_parts)
+    hours_per_day = models.PositiveSmallIntegerField(_("hours per meeting"), default=3)
+    days_per_week = models.PositiveSmallIntegerField(_("days a week"), default=3)
+
+    def __str__(self) -> str:
+        return f"{self.track}: {self.parts}"
+
+
+class GroupSlot(models.Model):
+    """A standing group's weekly meetings: one part of the day on a set of weekdays."""
+
+    group = models.OneToOneField(TherapyGroup, on_delete=models.CASCADE, related_name="slot")
+    part = models.PositiveSmallIntegerField(_("part of the day"), choices=PART_CHOICES)
+    days = models.CharField(_("weekdays (0=Mon)"), max_length=5)
+    capacity = models.PositiveSmallIntegerField(_("capacity"), null=True, blank=True)
+    minimum_size = models.PositiveSmallIntegerField(_("minimum size"), null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.days}/{self.part}"
+
+    @property
+    def day_list(self) -> tuple[int, ...]:
+        return tuple(int(c) for c in self.days)
+
+
+class ClinicianAvailability(models.Model):
+    """A clinician's week for the scheduler: free blocks, hours, caseload, adolescents."""
+
+    clinician = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability")
+    blocks = models.JSONField(_("available blocks [day, part]"), default=list)
+    max_hours = models.PositiveSmallIntegerField(_("maximum hours a week"), default=32)
+    max_caseload = models.PositiveSmallIntegerField(_("maximum caseload"), default=16)
+    sees_adolescents = models.BooleanField(_("sees adolescents"), default=False)
+
+    def __str__(self) -> str:
+        return f"availability of {self.clinician_id}"
+
+
+class PatientAvailability(models.Model):
+    """A patient's week for the scheduler: free blocks per weekday, family sessions, preferences."""
+
+    patient = models.OneToOneField("intake.Patient", on_delete=models.PROTECT, related_name="availability")
+    blocks = models.JSONField(_("available blocks [day, part]"), default=list)
+    required_hours = models.PositiveSmallIntegerField(_("required hours a week"), null=True, blank=True)
+    family_sessions = models.BooleanField(_("plan includes family sessions"), default=False)
+    preferred_parts = models.JSONField(_("preferred parts of the day"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"availability of {self.patient_id}"
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class SchedulePlan(models.Model):
+    """One solver run for one week. A draft until the coordinator publishes it."""
+
+    program = models.ForeignKey("accounts.Program", on_delete=models.PROTECT, related_name="schedule_plans")
+    week_start = models.DateField(_("week starting (Monday)"))
+    status = models.CharField(_("status"), max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    solver = models.CharField(max_length=20, default="cp-sat")
+    solver_status = models.CharField(max_length=20, blank=True)
+    seconds = models.FloatField(default=0)
+    patients = models.PositiveIntegerField(default=0)
+    at_dose = models.PositiveIntegerField(default=0)
+    coverable = models.PositiveIntegerField(default=0)
+    explanations = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sessions = models.ManyToManyField(Session, related_name="plans", blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week_start", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"plan {self.week_start} ({self.status})"
+
+
+class PlanGroup(models.Model):
+    plan = models.ForeignKey(SchedulePlan, on_delete=models.CASCADE, related_name="groups")
+    therapy_group = models.ForeignKey(TherapyGroup, on_delete=models.PROTECT, null=True, blank=True)
+    track = models.ForeignKey(Track, on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    part = models.PositiveSmallIntegerField(choices=PART_CHOICES)
+    days = models.CharField(max_length=5)
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["track_id", "part", "days", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanAssignment(models.Model):
+    """Where one patient is in a plan: a group (or none) and their individual/family hours."""
+
+    plan = models.ForeignKey(SchedulePlan, on_delete=models.CASCADE, related_name="assignments")
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="plan_assignments")
+    group = models.ForeignKey(PlanGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="members")
+    at_dose = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plan", "patient"], name="one_assignment_per_plan")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} in {self.plan_id}"
+
+
+class PlanAppointment(models.Model):
+    plan = models.ForeignKey(SchedulePlan, on_delete=models.CASCADE, related_name="appointments")
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=SessionKind.choices)
+    day = models.PositiveSmallIntegerField()
+    hour = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["day", "hour"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.patient_id} {self.day}/{self.hour}"
+
+
+class CalendarFeed(models.Model):
+    """A private iCal feed. Only a SHA-256 hash of the token is kept; revoking sets revoked_at."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"feed of {self.user_id}"
