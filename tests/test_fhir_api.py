@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from openiop.audit.models import AuditEntry
 from openiop.fhirapi import services
 from openiop.fhirapi.models import ApiClient, ExportJob, ExportStatus
+from openiop.fhirapi.resources import resource_types
 from openiop.intake.models import CareTeamMember, Patient
 from openiop.scheduling.models import Focus, Population, Session, SessionAttendee, SessionKind, Track
 from tests.conftest import World, enroll, make_patient
@@ -236,11 +237,41 @@ def test_bulk_export_runs_in_the_background_with_progress(world: World, mia: Pat
         assert "X-Progress" in response
         time.sleep(0.1)
     assert response.status_code == 200
-    assert {out["type"] for out in response.json()["output"]} == {
-        "Appointment",
-        "CareTeam",
-        "Consent",
-        "Patient",
-        "Practitioner",
-    }
+    assert {out["type"] for out in response.json()["output"]} == set(resource_types())
     assert ExportJob.objects.get().status == ExportStatus.COMPLETE
+
+
+def test_measures_and_plans_are_served_and_part2_patients_stay_out(world: World, mia: Patient) -> None:
+    from openiop.measures import services as measures
+    from openiop.treatment.models import Goal, TreatmentPlan
+
+    phq9 = measures.builtin_questionnaire("phq9")
+    options = phq9.parsed().by_link_id()
+    answers = {str(n): options[str(n)].options[1] for n in range(1, 9)} | {"9": options["9"].options[0]}
+    mine = measures.submit_response(questionnaire=phq9, patient=mia, actor=world.carla, answers=answers)
+    withheld = measures.submit_response(questionnaire=phq9, patient=world.pat, actor=world.carla, answers=answers)
+    plan = TreatmentPlan.objects.create(
+        enrollment=mia.enrollments.get(), version=1, problems="Low mood", created_by=world.carla
+    )
+    goal = Goal.objects.create(
+        plan=plan, description="Sleep 7 hours", target_date=date(2027, 1, 15), measured_by="diary"
+    )
+    client = api(token_for(world))
+
+    response = valid(client.get(f"/fhir/QuestionnaireResponse/{mine.pk}").json())
+    assert response["subject"]["reference"] == f"Patient/{mia.pk}" and response["status"] == "completed"
+    assert client.get(f"/fhir/QuestionnaireResponse/{withheld.pk}").status_code == 404  # Part 2
+    observations = client.get("/fhir/Observation", {"patient": mia.pk}).json()
+    totals = [valid(entry["resource"]) for entry in observations["entry"]]
+    assert any(obs.get("valueInteger") == 8 for obs in totals)
+    assert all(obs["derivedFrom"] == [{"reference": f"QuestionnaireResponse/{mine.pk}"}] for obs in totals)
+    assert client.get("/fhir/Observation", {"patient": world.pat.pk}).json()["total"] == 0
+    questionnaire = valid(client.get(f"/fhir/Questionnaire/{phq9.pk}").json())
+    assert questionnaire["id"] == str(phq9.pk) and questionnaire["item"]
+    careplan = valid(client.get(f"/fhir/CarePlan/{plan.pk}").json())
+    assert careplan["subject"]["reference"] == f"Patient/{mia.pk}"
+    assert valid(client.get(f"/fhir/Goal/{goal.pk}").json())["description"]["text"] == "Sleep 7 hours"
+    assert client.get("/fhir/CarePlan", {"patient": f"Patient/{mia.pk}"}).json()["total"] == 1
+    statement = client.get("/fhir/metadata").json()
+    served = {entry["type"] for entry in statement["rest"][0]["resource"]}
+    assert {"Questionnaire", "QuestionnaireResponse", "Observation", "CarePlan", "Goal", "Consent"} <= served

@@ -6,3 +6,6 @@ class TreatmentConfig(AppConfig):
     label = "treatment"
     verbose_name = "Treatment plans, notes, reviews and discharge"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from openiop.treatment import fhir_api  # noqa: F401  (registers its FHIR API resources)
