@@ -31,7 +31,7 @@ def public_pages(world: World) -> list[str]:
         reverse("portal:program_page", kwargs={"slug": slug}),
         finder,
         finder + "?age=30&focus=both&times=evening&modality=either",
-        reverse("portal:self_referral", kwargs={"slug": slug}),
+        reverse("referrals:refer", kwargs={"program_slug": slug}),
         reverse("portal:offline"),
         reverse("accounts:login"),
         reverse("accounts:password_reset"),
