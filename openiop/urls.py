@@ -21,6 +21,7 @@ urlpatterns = [
     path("program/audit/", audit_views.audit_log, name="audit_log"),
     path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
+    path("sessions/", include("openiop.rooms.urls")),
     path("", include("openiop.intake.urls")),
 ]
 

@@ -36,3 +36,13 @@ def _send(group: str, payload: dict[str, Any]) -> None:
 
 def notify_program_directors(program_id: int, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send(directors_group(program_id), payload))
+
+
+def notify_users(user_ids: list[int], payload: dict[str, Any]) -> None:
+    """A live notice on every open page of these people (after commit)."""
+
+    def send() -> None:
+        for user_id in user_ids:
+            _send(user_group(user_id), payload)
+
+    transaction.on_commit(send)
