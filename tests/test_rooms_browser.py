@@ -108,6 +108,8 @@ def enter(browser: Browser, base: str, user: User, session: Session, *, audio_on
     cookie = sign_in(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
     page = context.new_page()
+    if os.environ.get("ROOMS_DEBUG"):
+        page.on("console", lambda m: print(user.username, m.type, m.text))
     page.goto(base + reverse("rooms:room", kwargs={"session_id": session.pk}))
     if audio_only:
         page.check("#audio-only")
@@ -290,8 +292,11 @@ def _group_of_five(world: World) -> list[Patient]:
 
 
 def test_five_person_group_through_janus(
-    transactional_db, world: World, server: Daphne, browser: Browser, janus_server: Janus
+    transactional_db, world: World, server: Daphne, browser: Browser, janus_server: Janus, settings
 ) -> None:
+    # The room's media is decided where the session is created (here, this process): as the server is set.
+    settings.JANUS_URL = janus_server.env["OPENIOP_JANUS_URL"]
+    settings.ROOM_MESH_MAX = 4
     patients = _group_of_five(world)
     session = new_session(world.cole, SessionKind.GROUP, patients)
     assert session.room.media == MediaMode.SFU and session.room.janus_room
@@ -306,7 +311,8 @@ def test_five_person_group_through_janus(
     janus_server.stop()
     janus_server.start()
     for page in [cole, *pages]:
-        wait_for_media(page, 4, timeout=90)
+        page.wait_for_function("window.openiopRoom.janusStarts >= 2", timeout=30000)
+        wait_for_media(page, 4, timeout=90)  # fresh connections: their frame counts start again at 0
     close(cole, *pages)
 
 

@@ -106,9 +106,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def _go_in(self) -> None:
         self.admitted = True
-        await database_sync_to_async(services.mark_present)(self.room, self.user, self.room_pass.patient)
         await self._join(room_group(self.session_id))
-        peers = await database_sync_to_async(services.present)(self.room, exclude=self.user.pk)
+        peers = await database_sync_to_async(services.go_in)(self.room, self.user, self.room_pass.patient)
         message: dict[str, Any] = {
             "type": "admitted",
             "me": self.user.pk,

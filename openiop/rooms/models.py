@@ -48,6 +48,8 @@ class Participant(models.Model):
     # The Channels channel of the person's current connection ("" when not connected).
     channel_name = models.CharField(max_length=200, blank=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
+    # Set while the person is in the call (admitted and connected): who a newcomer must call.
+    in_room_since = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -243,14 +243,27 @@ def enter(room: Room, user: User, patient: Patient | None, role: str, channel_na
     return Entry(participant, participant.state == ParticipantState.ADMITTED, previous)
 
 
-def mark_present(room: Room, user: User, patient: Patient | None) -> None:
-    """The person is in the room (admitted and connected): a join event unless one is already open."""
+def go_in(room: Room, user: User, patient: Patient | None) -> list[dict[str, Any]]:
+    """The person is in the call: a join event (unless one is open) and the list of who was in before.
+    One at a time per room (the room row is locked), so of two people admitted together exactly one
+    sees the other and calls them: no glare."""
+    now = timezone.now()
     with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).first()
+        Participant.objects.filter(room=room, user=user).update(in_room_since=now)
         last = PresenceEvent.objects.filter(session_id=room.session_id, user=user).order_by("-at", "-pk").first()
         if last is None or last.kind == PresenceEvent.Kind.LEAVE:
             PresenceEvent.objects.create(
-                session_id=room.session_id, user=user, patient=patient, kind=PresenceEvent.Kind.JOIN, at=timezone.now()
+                session_id=room.session_id, user=user, patient=patient, kind=PresenceEvent.Kind.JOIN, at=now
             )
+        others = (
+            Participant.objects.filter(room=room, state=ParticipantState.ADMITTED, in_room_since__isnull=False)
+            .exclude(channel_name="")
+            .exclude(user=user)
+            .select_related("user")
+            .order_by("in_room_since", "pk")
+        )
+        return [{"id": p.user_id, "name": p.user.display_name} for p in others]
 
 
 def disconnect(room: Room, user: User, channel_name: str) -> bool:
@@ -258,7 +271,7 @@ def disconnect(room: Room, user: User, channel_name: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         current = Participant.objects.filter(room=room, user=user, channel_name=channel_name).update(
-            channel_name="", disconnected_at=now
+            channel_name="", disconnected_at=now, in_room_since=None
         )
         if current:
             _close_presence(room, user, now)
@@ -277,17 +290,6 @@ def waiting_list(room: Room) -> list[dict[str, Any]]:
     people = (
         Participant.objects.filter(room=room, state=ParticipantState.WAITING)
         .exclude(channel_name="")
-        .select_related("user")
-        .order_by("pk")
-    )
-    return [{"id": p.user_id, "name": p.user.display_name} for p in people]
-
-
-def present(room: Room, *, exclude: int | None = None) -> list[dict[str, Any]]:
-    people = (
-        Participant.objects.filter(room=room, state=ParticipantState.ADMITTED)
-        .exclude(channel_name="")
-        .exclude(user_id=exclude)
         .select_related("user")
         .order_by("pk")
     )
@@ -329,8 +331,9 @@ def remove(room: Room, clinician: User, user_id: int) -> str:
         channel = participant.channel_name
         participant.state = ParticipantState.REMOVED
         participant.channel_name = ""
+        participant.in_room_since = None
         participant.disconnected_at = now
-        participant.save(update_fields=["state", "channel_name", "disconnected_at"])
+        participant.save(update_fields=["state", "channel_name", "in_room_since", "disconnected_at"])
         _close_presence(room, participant.user, now)
         audit.record(
             "update",
@@ -398,8 +401,9 @@ def finish_session(session: Session, clinician: User) -> list[Attendance]:
         for participant in Participant.objects.select_for_update().filter(room=room).select_related("user"):
             if participant.channel_name:
                 participant.channel_name = ""
+                participant.in_room_since = None
                 participant.disconnected_at = now
-                participant.save(update_fields=["channel_name", "disconnected_at"])
+                participant.save(update_fields=["channel_name", "in_room_since", "disconnected_at"])
             _close_presence(room, participant.user, now)
         room.finished_at = now
         room.save(update_fields=["finished_at"])

@@ -97,6 +97,7 @@ function connect() {
   state.ws = ws;
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
+    if (window.OPENIOP_DEBUG) console.log("<-", event.data.slice(0, 120));
     state.chain = state.chain.then(() => handle(message)).catch((err) => console.error("room:", err));
   };
   ws.onclose = (event) => {
@@ -137,8 +138,8 @@ async function handle(message) {
       await enterRoom(message);
       break;
     case "peer_joined":
+      // Nothing to do yet: the newcomer calls everyone already in (a fresh offer replaces any old call).
       state.names.set(message.id, message.name);
-      if (state.media === "mesh") closePeer(message.id); // a rejoin: its fresh offer follows
       break;
     case "peer_left":
       closePeer(message.id);
@@ -305,6 +306,7 @@ async function onSignal(from, data) {
 // SFU (Janus VideoRoom) ------------------------------------------------------------------------------
 
 function startJanus(creds) {
+  state.janusStarts = (state.janusStarts || 0) + 1;
   if (state.janus) {
     const old = state.janus;
     state.janus = null;
