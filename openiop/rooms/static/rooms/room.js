@@ -516,8 +516,9 @@ state.stats = async () => {
         entry.audioEnergy += s.totalAudioEnergy || 0;
       }
       if (s.type === "outbound-rtp" && s.kind === "video") entry.videoSent += s.framesSent || s.framesEncoded || 0;
-      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-        const remote = report.get(s.remoteCandidateId);
+      if (s.type === "transport" && s.selectedCandidatePairId) {
+        const pair = report.get(s.selectedCandidatePairId);
+        const remote = pair && report.get(pair.remoteCandidateId);
         if (remote) entry.pair = remote.address || remote.ip || "";
       }
     });
