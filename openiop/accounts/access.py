@@ -225,11 +225,15 @@ def session_room_for_user(request: HttpRequest, session_id: int, *, purpose: str
     if room_pass is None:
         raise Http404
     person = _acting_user(request.user)
+    patient = room_pass.patient
+    if patient is None and room_pass.session.kind != "group":
+        # An individual or family session is about its one patient: the clinician's entry names them.
+        patient = Patient.objects.filter(session_attendances__session=room_pass.session).first()
     audit.record(
         "read",
         actor=person,
         record=room_pass.session,
-        patient=room_pass.patient,
+        patient=patient,
         program_id=room_pass.session.program_id,
         detail={"purpose": purpose, "as": room_pass.role},
     )
