@@ -18,13 +18,21 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-# Debian packages the browser tests need (Chromium); installed when run as root.
+# Debian packages the browser tests need (Chromium; Janus, its browser libraries and iproute2 for the room tests);
+# installed when run as root.
+SYSTEM_PACKAGES := chromium janus libjs-janus-gateway libjs-webrtc-adapter iproute2
 system-deps:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@missing=""; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  [ -x /usr/bin/janus ] || missing="$$missing janus"; \
+	  [ -f /usr/share/javascript/janus-gateway/janus.js ] || missing="$$missing libjs-janus-gateway"; \
+	  [ -f /usr/share/javascript/webrtc-adapter/adapter.js ] || missing="$$missing libjs-webrtc-adapter"; \
+	  command -v ip >/dev/null || missing="$$missing iproute2"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium from Debian's packages (for the browser tests)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "Chromium is not installed and this is not root: browser tests will fail. Install the 'chromium' package."; fi
+	  echo "Installing from Debian's packages (for the browser tests):$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	else echo "Missing Debian packages:$$missing (not root: browser tests will fail). Install: $(SYSTEM_PACKAGES)"; fi
 
 demo: venv
 	@mkdir -p var

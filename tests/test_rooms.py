@@ -5,8 +5,8 @@ correction, the weekly dose, and the pure rules."""
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -15,7 +15,6 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts import access
 from openiop.accounts.services import ServiceError
@@ -114,9 +113,12 @@ def test_room_page_404_for_outsider_is_the_same_as_for_nothing(world: World, cli
     mine = quinn.get(reverse("rooms:room", kwargs={"session_id": session.pk}))
     missing = quinn.get(reverse("rooms:room", kwargs={"session_id": 987654321}))
     assert mine.status_code == missing.status_code == 404
-    strip = lambda body: re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)  # noqa: E731
-    assert strip(mine.content) == strip(missing.content)
+    assert _without_csrf(mine.content) == _without_csrf(missing.content)
     assert not AuditEntry.objects.filter(actor=world.quinn_user, record_type="scheduling.session").exists()
+
+
+def _without_csrf(body: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)
 
 
 def test_entering_the_room_page_is_audited(world: World, client_for) -> None:
@@ -152,10 +154,17 @@ def test_clinician_starts_an_individual_session_from_the_form(world: World, clie
     start = timezone.localtime() + timedelta(minutes=5)
     response = client.post(
         reverse("rooms:new_session"),
-        {"kind": "individual", "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "minutes": "50", "patients": [world.pat.pk]},
+        {
+            "kind": "individual",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "minutes": "50",
+            "patients": [world.pat.pk],
+        },
     )
     session = Session.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("rooms:room", kwargs={"session_id": session.pk})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "rooms:room", kwargs={"session_id": session.pk}
+    )
     assert list(session.clinicians.all()) == [world.carla]
     assert list(session.attendees.values_list("patient", flat=True)) == [world.pat.pk]
     assert session.minutes == 50 and session.room.media == "mesh"
@@ -170,7 +179,8 @@ def test_new_session_refuses_patients_outside_the_clinicians_care(world: World, 
     client = client_for(world.carla)
     start = (timezone.localtime() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
-        reverse("rooms:new_session"), {"kind": "individual", "starts_at": start, "minutes": "50", "patients": [world.quinn.pk]}
+        reverse("rooms:new_session"),
+        {"kind": "individual", "starts_at": start, "minutes": "50", "patients": [world.quinn.pk]},
     )
     assert response.status_code == 400
     bad = client.post(reverse("rooms:new_session"), {"kind": "individual", "starts_at": "tomorrow", "minutes": "x"})
@@ -199,9 +209,15 @@ def test_large_groups_use_janus_when_it_is_configured(world: World, settings) ->
     settings.ROOM_MESH_MAX = 2
     session = someone_elses_session(world)  # Cole and Quinn: 2 people
     assert session.room.media == "mesh"
-    SessionAttendee.objects.create(session=Session.objects.create(
-        program=world.harborview, kind="group", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(hours=1)
-    ), patient=world.quinn)
+    SessionAttendee.objects.create(
+        session=Session.objects.create(
+            program=world.harborview,
+            kind="group",
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(hours=1),
+        ),
+        patient=world.quinn,
+    )
     bigger = Session.objects.exclude(pk=session.pk).get()
     bigger.clinicians.add(world.cole, world.carla)
     room = services.room_for(bigger)
@@ -220,7 +236,9 @@ def test_safety_check_is_recorded_and_audited(world: World, client_for) -> None:
     errors = bad.json()["errors"]
     assert set(errors) == {"callback_phone", "private_place", "location"}
     assert not SafetyCheck.objects.exists()
-    good = client.post(url, {"location": "12 Elm St, Quincy MA", "callback_phone": "617 555 0100", "private_place": "on"})
+    good = client.post(
+        url, {"location": "12 Elm St, Quincy MA", "callback_phone": "617 555 0100", "private_place": "on"}
+    )
     assert good.status_code == 200 and good.json() == {"ok": True}
     check = SafetyCheck.objects.get()
     assert (check.patient, check.location, check.at_home) == (world.pat, "12 Elm St, Quincy MA", False)
@@ -257,7 +275,7 @@ async def _connect(client: Client, session_id: int) -> WebsocketCommunicator:
     return communicator
 
 
-async def _until(communicator: WebsocketCommunicator, kind: str) -> dict:
+async def _until(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
     for _ in range(20):
         message = await communicator.receive_json_from(timeout=3)
         if message["type"] == kind:
@@ -400,7 +418,11 @@ def test_crisis_button_alerts_the_clinician_live_and_on_record(world: World, lay
         notices = WebsocketCommunicator(
             application,
             "/ws/notifications/",
-            headers=[(b"cookie", f"sessionid={carla_client.cookies['sessionid'].value}".encode()), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")],
+            headers=[
+                (b"cookie", f"sessionid={carla_client.cookies['sessionid'].value}".encode()),
+                (b"origin", b"http://127.0.0.1"),
+                (b"host", b"127.0.0.1"),
+            ],
         )
         assert (await notices.connect())[0]
         carla = await _connect(carla_client, session.pk)
@@ -454,7 +476,10 @@ def test_finish_computes_attendance_and_correction_is_audited(world: World, clie
     assert entry is not None and entry.detail["reason"] == "left early for work"
     assert entry.detail["before"] == {"status": "attended", "seconds": 49 * 60}
     # Patients and family cannot correct.
-    assert client_for(world.pat_user).post(url, {"status": "attended", "minutes": "60", "reason": "x" * 10}).status_code == 404
+    assert (
+        client_for(world.pat_user).post(url, {"status": "attended", "minutes": "60", "reason": "x" * 10}).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -469,7 +494,11 @@ def test_finish_computes_attendance_and_correction_is_audited(world: World, clie
 )
 def test_attendance_rule(joined: int | None, left: int | None, status: str) -> None:
     start = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
-    events = [] if joined is None else [("join", start + timedelta(minutes=joined)), ("leave", start + timedelta(minutes=left or 0))]
+    events = (
+        []
+        if joined is None
+        else [("join", start + timedelta(minutes=joined)), ("leave", start + timedelta(minutes=left or 0))]
+    )
     result = rules.attendance(
         events, starts_at=start, ends_at=start + timedelta(hours=1), finished_at=start + timedelta(hours=1),
         attended_percent=75, late_minutes=10,
@@ -479,7 +508,10 @@ def test_attendance_rule(joined: int | None, left: int | None, status: str) -> N
 
 def test_presence_before_the_start_and_overlapping_rejoins_count_once() -> None:
     start = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
-    m = lambda n: start + timedelta(minutes=n)  # noqa: E731
+
+    def m(minutes: int) -> datetime:
+        return start + timedelta(minutes=minutes)
+
     events = [("join", m(-10)), ("leave", m(20)), ("join", m(20)), ("join", m(25)), ("leave", m(40)), ("join", m(55))]
     result = rules.attendance(
         events, starts_at=start, ends_at=m(60), finished_at=m(70), attended_percent=75, late_minutes=10

@@ -1,7 +1,7 @@
 """Session rooms in real headless Chromium, media over loopback inside a private network namespace
 (tests/rooms_harness.py): an individual call, a 3-person mesh, a 5-person group through Janus, audio-only,
 leave and rejoin, attendance from real presence, an outsider refused, signaling across two server
-processes through Redis. One browser, one context per person, 320×240 video."""
+processes through Redis. One browser, one context per person, 320x240 video."""
 
 from __future__ import annotations
 
@@ -235,9 +235,7 @@ def test_audio_only_participant(transactional_db, world: World, server: Daphne, 
     close(carla, pat)
 
 
-def test_leave_and_rejoin_without_readmission(
-    transactional_db, world: World, server: Daphne, browser: Browser
-) -> None:
+def test_leave_and_rejoin_without_readmission(transactional_db, world: World, server: Daphne, browser: Browser) -> None:
     session = new_session(world.carla, SessionKind.INDIVIDUAL, [world.pat])
     carla = enter(browser, server.url, world.carla, session)
     pat = enter(browser, server.url, world.pat_user, session)

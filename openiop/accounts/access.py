@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
-from openiop.rooms.models import Attendance
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.rooms.models import Attendance
 from openiop.scheduling.models import GroupMembership, Session, SessionStatus
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def attendance_for_clinician(request: HttpRequest, attendance_id: int) -> Attend
     if person is None or person.role != Role.CLINICIAN:
         raise Http404
     row = (
-        Attendance.objects.filter(pk=attendance_id, session__clinicians=person, session__program_id=person.program_id)
+        Attendance.objects.filter(pk=attendance_id, session__clinicians=person, session__program_id=person.program_pk)
         .select_related("session", "patient")
         .first()
     )

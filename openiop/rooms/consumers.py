@@ -142,7 +142,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         left = await database_sync_to_async(services.disconnect)(self.room, self.user, self.channel_name)
         if left and self.admitted:
-            await self.channel_layer.group_send(room_group(self.session_id), {"type": "room.peer_left", "id": self.user.pk})
+            await self.channel_layer.group_send(
+                room_group(self.session_id), {"type": "room.peer_left", "id": self.user.pk}
+            )
         if left:
             await self._tell_staff_waiting_list()
 

@@ -222,13 +222,13 @@ def enter(room: Room, user: User, patient: Patient | None, role: str, channel_na
         )
         previous = participant.channel_name
         grace = timedelta(seconds=settings.ROOM_RECONNECT_SECONDS)
-        recent = bool(previous) or (participant.disconnected_at is not None and now - participant.disconnected_at <= grace)
+        recent = bool(previous) or (
+            participant.disconnected_at is not None and now - participant.disconnected_at <= grace
+        )
         if role == "clinician":
             participant.state = ParticipantState.ADMITTED
             participant.admitted_at = participant.admitted_at or now
-        elif participant.state == ParticipantState.ADMITTED and not recent:
-            participant.state = ParticipantState.WAITING
-        elif participant.state == ParticipantState.REMOVED:
+        elif participant.state == ParticipantState.REMOVED or not recent:
             participant.state = ParticipantState.WAITING
         participant.channel_name = channel_name
         participant.save(update_fields=["state", "admitted_at", "channel_name"])
@@ -366,7 +366,8 @@ def crisis(room: Room, user: User, patient: Patient | None) -> None:
             clinicians,
             {
                 "kind": "crisis",
-                "text": _("%(name)s pressed the crisis button in session %(session)s.") % {"name": name, "session": session},
+                "text": _("%(name)s pressed the crisis button in session %(session)s.")
+                % {"name": name, "session": session},
                 "session": session.pk,
             },
         )
@@ -502,9 +503,9 @@ def weekly_dose(patient: Patient, now: datetime | None = None) -> rules.WeeklyDo
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start, week_end = rules.week_bounds(midnight)
     delivered = sum(
-        Attendance.objects.filter(
-            patient=patient, session__starts_at__gte=week_start, session__starts_at__lt=week_end
-        ).exclude(status=AttendanceStatus.ENTERED_IN_ERROR).values_list("seconds_present", flat=True)
+        Attendance.objects.filter(patient=patient, session__starts_at__gte=week_start, session__starts_at__lt=week_end)
+        .exclude(status=AttendanceStatus.ENTERED_IN_ERROR)
+        .values_list("seconds_present", flat=True)
     )
     ahead = Session.objects.filter(
         attendees__patient=patient,

@@ -195,6 +195,4 @@ def correct(request: HttpRequest, attendance_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Attendance corrected; the change and your reason are in the audit log."))
             return redirect("rooms:attendance", session_id=row.session_id)
-    return render(
-        request, "rooms/correct.html", {"row": row, "form": form, "session": row.session}, status=400
-    )
+    return render(request, "rooms/correct.html", {"row": row, "form": form, "session": row.session}, status=400)
