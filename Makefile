@@ -45,7 +45,10 @@ demo: venv
 	@echo "  Password for every demo account: $(OPENIOP_DEMO_PASSWORD)"
 	@echo "  Demo mode is on: staff skip two-factor (the sign-in page says so). Stop with Ctrl-C."
 	@echo
-	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) openiop.asgi:application
+	@# The outbox worker (retries email) runs beside the server and stops with it.
+	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py send_outbox --loop --interval 30 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) openiop.asgi:application
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: venv system-deps

@@ -79,6 +79,10 @@ INSTALLED_APPS = [
     "openiop.scheduling",
     "openiop.intake",
     "openiop.rooms",
+    "openiop.outbox",
+    "openiop.safety",
+    "openiop.fhirapi",
+    "openiop.reports",
     "openiop.demo",
 ]
 
@@ -206,6 +210,12 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 DEMO_PASSWORD = env_str("OPENIOP_DEMO_PASSWORD", "iop-demo-2026")
 INVITATION_DAYS = env_int("OPENIOP_INVITATION_DAYS", 7, minimum=1, maximum=60)
+# The outbox (openiop/outbox): how many tries before a message is marked failed for staff to see, and whether
+# to try at once after commit (the `send_outbox --loop` worker retries either way).
+OUTBOX_MAX_ATTEMPTS = env_int("OPENIOP_OUTBOX_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
+OUTBOX_SEND_ON_COMMIT = env_bool("OPENIOP_OUTBOX_SEND_ON_COMMIT", True)
+# FHIR bulk exports run in a background thread of the server process; off leaves them to `manage.py run_exports`.
+FHIR_EXPORT_IN_BACKGROUND = env_bool("OPENIOP_FHIR_EXPORT_IN_BACKGROUND", True)
 PASSWORD_RESET_TIMEOUT = env_int("OPENIOP_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 
 # Automatic log-off (HIPAA technical safeguard): after this many idle minutes

@@ -4,6 +4,7 @@ from openiop.accounts import views as accounts_views
 from openiop.audit import views as audit_views
 from openiop.core import converters, homes
 from openiop.core import views as core_views
+from openiop.outbox import views as outbox_views
 
 register_converter(converters.IdConverter, "id")
 register_converter(converters.TokenConverter, "token")
@@ -20,6 +21,11 @@ urlpatterns = [
     path("program/people/<id:person_id>/", accounts_views.manage_person, name="manage_person"),
     path("program/audit/", audit_views.audit_log, name="audit_log"),
     path("program/break-glass/<id:grant_id>/review/", accounts_views.review_break_glass, name="review_break_glass"),
+    path("program/dashboard/", include("openiop.reports.urls")),
+    path("program/outbox/", outbox_views.outbox, name="outbox"),
+    path("program/outbox/<id:message_id>/retry/", outbox_views.retry, name="outbox_retry"),
+    path("safety/", include("openiop.safety.urls")),
+    path("", include("openiop.fhirapi.urls")),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("sessions/", include("openiop.rooms.urls")),
     path("", include("openiop.intake.urls")),

@@ -14,7 +14,17 @@ BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = sys.argv[2] if len(sys.argv) > 2 else "var/screenshots"
 PASSWORD = os.environ.get("OPENIOP_DEMO_PASSWORD", "iop-demo-2026")
 PAGES = {
-    "director": ["/", "/program/patients/", "/program/people/", "/program/audit/", "/patients/1/"],
+    "director": [
+        "/",
+        "/program/dashboard/",
+        "/safety/",
+        "/program/integrations/",
+        "/program/outbox/",
+        "/program/patients/",
+        "/program/people/",
+        "/program/audit/",
+        "/patients/1/",
+    ],
     "intake": ["/"],
     "clinician1": ["/", "/patients/break-glass/"],
     "patient1": ["/"],

@@ -15,6 +15,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openiop.audit.models import AuditEntry
+from openiop.fhirapi.models import ApiClient
+from openiop.fhirapi.services import create_client
+from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 from tests.test_rooms import attendance_row, room_session, someone_elses_session
 
@@ -54,6 +57,39 @@ OTHER_CHART = {
     "family": lambda w: w.quinn,
 }
 
+
+def alert(which: str) -> Callable[[World, str], dict[str, object]]:
+    """A safety alert made on first use (and kept on the world): "pat" (Carla's patient), "referral" (no
+    patient yet, sent to Ivan), "elsewhere" (Olga, the other program)."""
+
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        made: dict[str, SafetyAlert] = world.__dict__.setdefault("_alerts", {})
+        key = ("referral" if role == "intake" else "pat") if which == "own" else which
+        if key not in made:
+            program = world.elsewhere if key == "elsewhere" else world.harborview
+            patient = {"pat": world.pat, "elsewhere": world.olga}.get(key)
+            made[key] = SafetyAlert.objects.create(
+                program=program, patient=patient, about="Referral R-1", source="measure", summary="item 9"
+            )
+            if key == "referral":
+                made[key].notified.add(world.ivan)
+        return {"alert_id": made[key].pk}
+
+    return kwargs
+
+
+def integration(which: str) -> Callable[[World, str], dict[str, object]]:
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        made: dict[str, ApiClient] = world.__dict__.setdefault("_integrations", {})
+        if which not in made:
+            director = world.otto if which == "elsewhere" else world.dora
+            made[which] = create_client(director, name=which, scopes=["system/*.read"]).client
+        return {"client_id": made[which].pk}
+
+    return kwargs
+
+
+API = frozenset(ROLES)  # a session never opens the FHIR API: 401 for everyone without a bearer token
 MATRIX: dict[str, Rule] = {
     # public
     "healthz": Rule(roles=frozenset(ROLES), anonymous=200),
@@ -147,6 +183,34 @@ MATRIX: dict[str, Rule] = {
         others=(lambda w, role: {"attendance_id": attendance_row(w, someone_elses_session(w)).pk},),
         success=400,  # no status or reason given
         audits_patient=True,
+    ),
+    "outbox": Rule(roles=frozenset({"director"})),
+    "outbox_retry": Rule(  # a message that has not failed cannot be retried: back to the outbox with a notice
+        roles=frozenset({"director"}), method="post", own=lambda w, r: {"message_id": 987654321}, success=302
+    ),
+    "safety:alert_list": Rule(roles=STAFF),
+    "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
+    "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
+    "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    "reports:dashboard": Rule(roles=frozenset({"director"})),
+    "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
+    "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
+    "fhirapi:search": Rule(roles=API, own=lambda w, r: {"resource_type": "Patient"}, success=401, anonymous=401),
+    "fhirapi:read": Rule(
+        roles=API, own=lambda w, r: {"resource_type": "Patient", "resource_id": w.pat.pk}, success=401, anonymous=401
+    ),
+    "fhirapi:export": Rule(roles=API, success=401, anonymous=401),
+    "fhirapi:export_status": Rule(roles=API, own=lambda w, r: {"job_id": 1}, success=401, anonymous=401),
+    "fhirapi:export_file": Rule(
+        roles=API, own=lambda w, r: {"job_id": 1, "resource_type": "Patient"}, success=401, anonymous=401
+    ),
+    "fhirapi:integrations": Rule(roles=frozenset({"director"})),
+    "fhirapi:revoke": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=integration("mine"),
+        others=(integration("elsewhere"),),
+        success=302,
     ),
     "review_break_glass": Rule(
         roles=frozenset({"director"}),

@@ -22,6 +22,7 @@ from openiop.audit.models import AuditEntry
 from openiop.intake.models import FamilyAccess
 from openiop.rooms import rules, services
 from openiop.rooms.models import Attendance, Participant, PresenceEvent, SafetyCheck
+from openiop.safety.models import SafetyAlert
 from openiop.scheduling.models import Session, SessionAttendee, SessionKind
 from tests.conftest import World, sign_in
 
@@ -442,6 +443,9 @@ def test_crisis_button_alerts_the_clinician_live_and_on_record(world: World, lay
     async_to_sync(run)()
     entries = AuditEntry.objects.filter(detail__event="crisis-button")
     assert entries.count() == 1 and entries.get().flagged and entries.get().patient == world.pat
+    alert = SafetyAlert.objects.get()
+    assert (alert.patient, alert.source, alert.status) == (world.pat, "session", "open")
+    assert world.carla in alert.notified.all()
 
 
 # --- attendance ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.rooms.models import Attendance
+from openiop.safety.models import SafetyAlert
 from openiop.scheduling.models import GroupMembership, Session, SessionStatus
 
 if TYPE_CHECKING:
@@ -274,3 +275,32 @@ def attendance_for_clinician(request: HttpRequest, attendance_id: int) -> Attend
         raise Http404
     audit.record("read", actor=person, record=row, patient=row.patient, detail={"purpose": "attendance-correction"})
     return row
+
+
+def safety_alerts_for(user: User | AnonymousUser) -> QuerySet[SafetyAlert]:
+    """The safety alerts a staff member sees: a director all of the program's; others those sent to them
+    or about a patient in their care."""
+    person = _acting_user(user)
+    if person is None or person.role not in STAFF_ROLES or person.program_id is None:
+        return SafetyAlert.objects.none()
+    alerts = SafetyAlert.objects.filter(program_id=person.program_pk)
+    if person.role == Role.DIRECTOR:
+        return alerts
+    in_care = patients_in_care_of(person).values("pk")
+    return alerts.filter(Q(notified=person) | Q(patient__in=in_care)).distinct()
+
+
+def safety_alert_for_user(request: HttpRequest, alert_id: int) -> SafetyAlert:
+    """One alert the person may see; else Http404. Opening one about a patient is a read of that patient."""
+    alert = safety_alerts_for(request.user).filter(pk=alert_id).select_related("patient").first()
+    if alert is None:
+        raise Http404
+    if alert.patient is not None:
+        audit.record(
+            "read",
+            actor=_acting_user(request.user),
+            record=alert.patient,
+            patient=alert.patient,
+            detail={"purpose": "safety-alert", "alert": alert.pk},
+        )
+    return alert

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,11 +23,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Invitation, Program, Role, User
 from openiop.audit import services as audit
 from openiop.core import live
+from openiop.core.errors import ServiceError as ServiceError  # re-exported: views catch it from here
 from openiop.intake.models import Patient
-
-
-class ServiceError(Exception):
-    """A request that cannot be carried out, with a message for the person."""
+from openiop.outbox.services import queue_email
 
 
 def token_hash(token: str) -> str:
@@ -105,8 +102,12 @@ def issue_invitation(created_by: User | None, person: User) -> IssuedInvitation:
                 "accounts/email/invitation.txt",
                 {"person": person, "url": url, "days": settings.INVITATION_DAYS, "program": person.program},
             )
-            transaction.on_commit(
-                lambda: send_mail("Your OpenIOP account", body, settings.DEFAULT_FROM_EMAIL, [person.email])
+            queue_email(
+                to=person.email,
+                subject=_("Your OpenIOP account"),
+                body=body,
+                purpose="invitation",
+                program=person.program,
             )
     return IssuedInvitation(invitation=invitation, url=url)
 

@@ -147,3 +147,30 @@ def serialize(fields: dict[str, Any]) -> dict[str, Any]:
 
 def entry_fields(entry: AuditEntry) -> dict[str, Any]:
     return serialize({name: getattr(entry, name) for name in chain.FIELDS})
+
+
+def record_api_reads(
+    client_label: str, program_id: int, reads: list[tuple[str, str, int | None]], *, detail: dict[str, Any]
+) -> None:
+    """An integration (not a person) read these records over the API: one entry per (type, id, patient)."""
+    now = timezone.now()
+    address = context.get().client_address
+    _append(
+        [
+            {
+                "created_at": now,
+                "actor_id": None,
+                "actor_username": client_label[:150],
+                "actor_role": "api",
+                "action": "read",
+                "record_type": record_type[:60],
+                "record_id": record_id,
+                "program_id": program_id,
+                "patient_id": patient_id,
+                "detail": detail,
+                "client_address": address,
+                "flagged": False,
+            }
+            for record_type, record_id, patient_id in reads
+        ]
+    )

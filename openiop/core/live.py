@@ -39,10 +39,10 @@ def notify_program_directors(program_id: int, payload: dict[str, Any]) -> None:
 
 
 def notify_users(user_ids: list[int], payload: dict[str, Any]) -> None:
-    """A live notice on every open page of these people (after commit)."""
+    """Send `payload` to each person's open pages, after commit."""
 
-    def send() -> None:
+    def send_all() -> None:
         for user_id in user_ids:
             _send(user_group(user_id), payload)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send_all)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,8 @@ from openiop.rooms.models import (
     Room,
     SafetyCheck,
 )
+from openiop.safety import services as safety
+from openiop.safety.models import AlertSource
 from openiop.scheduling.models import Population, Session, SessionAttendee, SessionKind, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -371,23 +374,20 @@ def crisis(room: Room, user: User, patient: Patient | None) -> None:
                 "session": session.pk,
             },
         )
-        _raise_safety_alert(session, patient, name)
+        _raise_safety_alert(session, patient, name, user)
 
 
-def _raise_safety_alert(session: Session, patient: Patient | None, name: str) -> None:
-    """Raise a SafetyAlert when openiop.safety is installed (it lands on main separately)."""
-    try:
-        from openiop.safety import services as safety  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
+def _raise_safety_alert(session: Session, patient: Patient | None, name: str, actor: User) -> None:
+    """A SafetyAlert that stays on the clinicians' list until acknowledged (and an email nudge)."""
     safety.raise_alert(
         program=session.program,
-        source="room-crisis-button",
-        summary=_("Crisis button pressed during a session"),
+        source=AlertSource.SESSION,
+        summary=_("%(name)s pressed the crisis button during a session.") % {"name": name},
         patient=patient,
         about=str(session),
-        link=f"/rooms/{session.pk}/",
+        link=reverse("rooms:room", kwargs={"session_id": session.pk}),
         notify=tuple(session.clinicians.all()),
+        actor=actor,
     )
 
 

@@ -1,0 +1,147 @@
+"""The director's dashboard: figures as server-side SVG charts, each drilling down to its list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import formats
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from openiop.accounts.decorators import acting_person, role_required
+from openiop.accounts.models import Role
+from openiop.audit import services as audit
+from openiop.reports import charts, metrics
+from openiop.reports.forms import DashboardFilterForm, DrillDownForm
+
+
+def _svg(markup: str) -> SafeString:
+    """charts.py escapes every piece of text it is given, so its output can go into the page as is."""
+    return mark_safe(markup)  # noqa: S308
+
+
+def _filters(form: DashboardFilterForm) -> metrics.Filters:
+    data = form.cleaned_data
+    return metrics.Filters(start=data["start"], end=data["end"], track=data.get("track"))
+
+
+def _query(filters: metrics.Filters, **extra: str) -> str:
+    params = {"start": filters.start.isoformat(), "end": filters.end.isoformat(), **extra}
+    if filters.track is not None:
+        params["track"] = str(filters.track.pk)
+    return "?" + urlencode(params)
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    director = acting_person(request)
+    program = director.program
+    assert program is not None
+    form = DashboardFilterForm(program, request.GET or None)
+    if request.GET and not form.is_valid():
+        return render(request, "reports/dashboard.html", {"form": form}, status=400)
+    if not request.GET:
+        form = DashboardFilterForm(program, {})
+        form.is_valid()
+    filters = _filters(form)
+    drill = reverse("reports:drilldown")
+    census = metrics.census_by_track(program, filters, filters.end)
+    census_chart = charts.bar_chart(
+        [
+            charts.Bar(
+                label=track.slug,
+                value=count,
+                href=drill + _query(filters, metric="census", day=filters.end.isoformat(), census_track=str(track.pk)),
+                description=_("%(track)s: %(n)s in treatment") % {"track": track.name, "n": count},
+            )
+            for track, count in census
+        ],
+        title=_("Census by track"),
+        description=_("Patients in treatment on %(day)s, per track.") % {"day": formats.date_format(filters.end)},
+    )
+    flows: dict[str, dict[str, object]] = {}
+    for metric, rows, field, label in (
+        ("admissions", metrics.admissions(program, filters), "start_date", _("admissions")),
+        ("discharges", metrics.discharges(program, filters), "end_date", _("discharges")),
+    ):
+        series = metrics.per_week(rows, field, filters)
+        flows[metric] = {
+            "total": sum(count for _week, count in series),
+            "chart": charts.bar_chart(
+                [
+                    charts.Bar(
+                        label=formats.date_format(week, "M j"),
+                        value=count,
+                        href=drill + _query(filters, metric=metric, week=week.isoformat()),
+                        description=_("Week of %(week)s: %(n)s %(what)s")
+                        % {"week": formats.date_format(week), "n": count, "what": label},
+                    )
+                    for week, count in series
+                ],
+                title=_("%(what)s per week") % {"what": label.capitalize()},
+                description=_("%(what)s per week from %(start)s to %(end)s.")
+                % {
+                    "what": label.capitalize(),
+                    "start": formats.date_format(filters.start),
+                    "end": formats.date_format(filters.end),
+                },
+            ),
+        }
+    context = {
+        "form": form,
+        "filters": filters,
+        "census": census,
+        "census_total": sum(count for _track, count in census),
+        "census_chart": _svg(census_chart),
+        "admissions": flows["admissions"] | {"chart": _svg(str(flows["admissions"]["chart"]))},
+        "discharges": flows["discharges"] | {"chart": _svg(str(flows["discharges"]["chart"]))},
+        "open_alerts": metrics.open_alerts(program).count(),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def drilldown(request: HttpRequest) -> HttpResponse:
+    director = acting_person(request)
+    program = director.program
+    assert program is not None
+    form = DrillDownForm(program, request.GET)
+    if not form.is_valid():
+        return render(request, "reports/drilldown.html", {"form": form, "rows": []}, status=400)
+    filters = _filters(form)
+    metric = form.cleaned_data["metric"]
+    if metric == "census":
+        day = form.cleaned_data.get("day") or filters.end
+        track_id = request.GET.get("census_track", "")
+        track = program.tracks.filter(pk=int(track_id)).first() if track_id.isdigit() and len(track_id) < 19 else None
+        if track is None:
+            form.add_error(None, _("Choose a track of this program."))
+            return render(request, "reports/drilldown.html", {"form": form, "rows": []}, status=400)
+        rows = metrics.census_patients(program, filters, day, track)
+        heading = _("In treatment on %(day)s: %(track)s") % {"day": formats.date_format(day), "track": track.name}
+    else:
+        week = form.cleaned_data.get("week")
+        rows = metrics.admissions(program, filters) if metric == "admissions" else metrics.discharges(program, filters)
+        field = "start_date" if metric == "admissions" else "end_date"
+        if week is not None:
+            week = metrics.week_start(week)
+            rows = rows.filter(**{f"{field}__range": (week, week + timedelta(days=6))})
+        label = _("Admissions") if metric == "admissions" else _("Discharges")
+        heading = (
+            label
+            if week is None
+            else _("%(what)s in the week of %(week)s") % {"what": label, "week": formats.date_format(week)}
+        )
+    listed = list(
+        rows.select_related("patient", "track").order_by("patient__family_name", "patient__given_name", "pk")[:500]
+    )
+    audit.record_reads_of_list(director, [row.patient for row in listed], purpose="dashboard-drilldown")
+    back = reverse("reports:dashboard") + _query(filters)
+    return render(request, "reports/drilldown.html", {"form": form, "rows": listed, "heading": heading, "back": back})
