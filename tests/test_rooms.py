@@ -458,6 +458,9 @@ def _presence(session: Session, world: World, joined: datetime, left: datetime) 
 
 def test_finish_computes_attendance_and_correction_is_audited(world: World, client_for) -> None:
     session = room_session(world)
+    held = timezone.now() - timedelta(hours=2)  # held earlier today, ended on time; ended in the app only now
+    Session.objects.filter(pk=session.pk).update(starts_at=held, ends_at=held + timedelta(hours=1))
+    session.refresh_from_db()
     _presence(session, world, session.starts_at + timedelta(minutes=1), session.starts_at + timedelta(minutes=50))
     client = client_for(world.carla)
     response = client.post(reverse("rooms:finish", kwargs={"session_id": session.pk}))
@@ -544,3 +547,14 @@ def test_weekly_dose_alert_for_patient_and_clinician(world: World, client_for) -
     assert b"On course to miss this week" in clinician_page.content and b"Pat Example" in clinician_page.content
     # With enough still scheduled this week, no alert.
     assert rules.WeeklyDose(3600, 8 * 3600, 9).on_course_to_miss is False
+
+
+def test_held_window_follows_an_early_end_or_a_session_held_before_its_time() -> None:
+    start = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+    end = start + timedelta(hours=1)
+    assert rules.held_window(start, end, end + timedelta(minutes=5), start) == (start, end)
+    assert rules.held_window(start, end, start + timedelta(minutes=40), start) == (start, start + timedelta(minutes=40))
+    early = start - timedelta(hours=2)
+    assert rules.held_window(start, end, early + timedelta(minutes=30), early) == (early, early + timedelta(minutes=30))
+    # Ended before the start with no clinician in: nothing was held.
+    assert rules.held_window(start, end, early, None) == (start, start)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.rooms.demo import build_rooms_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 
 GIVEN_NAMES = [
@@ -258,6 +259,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
+        build_rooms_demo(program, rng, today)
         audit.record(
             "create",
             actor=None,

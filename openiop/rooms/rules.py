@@ -50,6 +50,17 @@ def seconds_within(spans: list[tuple[datetime, datetime]], start: datetime, end:
     return round(total)
 
 
+def held_window(
+    starts_at: datetime, ends_at: datetime, finished_at: datetime, clinician_joined: datetime | None
+) -> tuple[datetime, datetime]:
+    """The time the session was actually held, which attendance is measured against: the scheduled time,
+    cut short if the clinician ended it early; if it was held (and ended) before its scheduled start, from
+    the clinician's arrival to the end."""
+    if finished_at <= starts_at and clinician_joined is not None and clinician_joined < finished_at:
+        return clinician_joined, finished_at
+    return starts_at, max(starts_at, min(ends_at, finished_at))
+
+
 @dataclass(frozen=True)
 class AttendanceResult:
     seconds: int
@@ -74,7 +85,7 @@ def attendance(
     inside = [a for a, b in spans if b > starts_at and a < ends_at]
     first = max(min(inside), starts_at) if inside else None
     scheduled = (ends_at - starts_at).total_seconds()
-    if seconds <= 0 or first is None:
+    if seconds <= 0 or first is None or scheduled <= 0:
         status = ABSENT
     elif seconds * 100 >= attended_percent * scheduled:
         status = LATE if first - starts_at > timedelta(minutes=late_minutes) else ATTENDED

@@ -423,16 +423,21 @@ def compute_attendance(session: Session, *, finished_at: datetime, actor: User |
     """Attendance for every patient on the session from presence events. A clinician's correction stays;
     the computed figures beside it are refreshed."""
     events: dict[int, list[tuple[str, datetime]]] = {}
-    for event in PresenceEvent.objects.filter(session=session, patient__isnull=False):
-        assert event.patient_id is not None
-        events.setdefault(event.patient_id, []).append((event.kind, event.at))
+    clinician_joined: datetime | None = None
+    clinicians = set(session.clinicians.values_list("pk", flat=True))
+    for event in PresenceEvent.objects.filter(session=session):
+        if event.patient_id is not None:
+            events.setdefault(event.patient_id, []).append((event.kind, event.at))
+        elif event.user_id in clinicians and event.kind == PresenceEvent.Kind.JOIN:
+            clinician_joined = min(clinician_joined or event.at, event.at)
+    window_start, window_end = rules.held_window(session.starts_at, session.ends_at, finished_at, clinician_joined)
     rows = []
     with transaction.atomic():
         for attendee in SessionAttendee.objects.filter(session=session).select_related("patient"):
             result = rules.attendance(
                 events.get(attendee.patient_id, []),
-                starts_at=session.starts_at,
-                ends_at=session.ends_at,
+                starts_at=window_start,
+                ends_at=window_end,
                 finished_at=finished_at,
                 attended_percent=settings.ATTENDED_PERCENT,
                 late_minutes=settings.LATE_MINUTES,
