@@ -246,7 +246,10 @@ def relay_figures(args: argparse.Namespace) -> None:
     layers = {"in-memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     try:
         with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            layers["redis db 5"] = {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+            layers["redis db 5"] = {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL]},
+            }
     except OSError:
         print("Redis not reachable at 127.0.0.1:6379: relay measured in memory only")
     for label, config in layers.items():

@@ -40,6 +40,8 @@ from openiop.scheduling.models import Population, Session, SessionAttendee, Sess
 
 log = logging.getLogger(__name__)
 
+MAX_GROUP = 12  # DESIGN.md: therapy groups of at most 12
+
 
 # --- sessions and rooms -------------------------------------------------------------------------------
 
@@ -69,6 +71,8 @@ def create_session(
     allowed = set(patients_in_care_of(clinician).values_list("pk", flat=True))
     if any(patient.pk not in allowed for patient in patients):
         raise ServiceError(_("You can only invite patients in your care."))
+    if len(patients) > MAX_GROUP:
+        raise ServiceError(_("A group meets with at most %(n)s patients.") % {"n": MAX_GROUP})
     if kind in (SessionKind.INDIVIDUAL, SessionKind.FAMILY) and len(patients) != 1:
         raise ServiceError(_("An individual or family session is for one patient."))
     if kind != SessionKind.FAMILY and family_guests:

@@ -527,4 +527,15 @@ state.stats = async () => {
   return result;
 };
 
+// Being in a call is activity: keep the session from idling out (the server's idle rule) while in it.
+setInterval(() => {
+  if (state.ended || !state.ws || $("#step-room").hidden) return;
+  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
+  fetch(document.body.dataset.keepaliveUrl, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrf ? csrf.value : "" },
+    credentials: "same-origin",
+  }).catch(() => {});
+}, 60000);
+
 startPreview();
