@@ -41,6 +41,20 @@ class NewSessionForm(forms.Form):
             family_of__status=FamilyAccess.Status.ACTIVE,
             family_of__may_see_family_sessions=True,
         ).distinct()
+        for_whom: dict[int, list[str]] = {}
+        grants = FamilyAccess.objects.filter(
+            patient__in=patients, status=FamilyAccess.Status.ACTIVE, may_see_family_sessions=True
+        ).select_related("patient")
+        for grant in grants:
+            for_whom.setdefault(grant.family_member_id, []).append(grant.patient.full_name)
+
+        def guest_label(user: User) -> str:
+            return _("%(name)s (for %(patients)s)") % {
+                "name": user.display_name,
+                "patients": ", ".join(for_whom.get(user.pk, [])),
+            }
+
+        setattr(self.fields["family_guests"], "label_from_instance", guest_label)  # noqa: B010 -- per instance
         if not self.is_bound:
             start = timezone.localtime() + timedelta(minutes=5)
             self.initial["starts_at"] = start.replace(second=0, microsecond=0)
