@@ -224,7 +224,7 @@ def enter(room: Room, user: User, patient: Patient | None, role: str, channel_na
     elsewhere: that older connection is replaced)."""
     now = timezone.now()
     with transaction.atomic():
-        participant, _created = Participant.objects.select_for_update().get_or_create(
+        participant, _created = Participant.objects.select_for_update(of=("self",)).get_or_create(
             room=room, user=user, defaults={"patient": patient}
         )
         previous = participant.channel_name
@@ -256,7 +256,7 @@ def go_in(room: Room, user: User, patient: Patient | None) -> list[dict[str, Any
     sees the other and calls them: no glare."""
     now = timezone.now()
     with transaction.atomic():
-        Room.objects.select_for_update().filter(pk=room.pk).first()
+        Room.objects.select_for_update(of=("self",)).filter(pk=room.pk).first()
         Participant.objects.filter(room=room, user=user).update(in_room_since=now)
         last = PresenceEvent.objects.filter(session_id=room.session_id, user=user).order_by("-at", "-pk").first()
         if last is None or last.kind == PresenceEvent.Kind.LEAVE:
@@ -307,7 +307,7 @@ def admit(room: Room, clinician: User, user_ids: list[int] | None) -> list[int]:
     """Admit these waiting people (None: everyone waiting). Returns who was admitted."""
     now = timezone.now()
     with transaction.atomic():
-        waiting = Participant.objects.select_for_update().filter(room=room, state=ParticipantState.WAITING)
+        waiting = Participant.objects.select_for_update(of=("self",)).filter(room=room, state=ParticipantState.WAITING)
         if user_ids is not None:
             waiting = waiting.filter(user_id__in=user_ids)
         chosen = list(waiting.select_related("patient"))
@@ -331,7 +331,10 @@ def remove(room: Room, clinician: User, user_id: int) -> str:
     now = timezone.now()
     with transaction.atomic():
         participant = (
-            Participant.objects.select_for_update().filter(room=room, user_id=user_id).select_related("patient").first()
+            Participant.objects.select_for_update(of=("self",))
+            .filter(room=room, user_id=user_id)
+            .select_related("patient")
+            .first()
         )
         if participant is None or participant.user_id == clinician.pk:
             raise ServiceError(_("That person is not in this room."))
@@ -403,7 +406,7 @@ def finish_session(session: Session, clinician: User) -> list[Attendance]:
     now = timezone.now()
     room = room_for(session)
     with transaction.atomic():
-        for participant in Participant.objects.select_for_update().filter(room=room).select_related("user"):
+        for participant in Participant.objects.select_for_update(of=("self",)).filter(room=room).select_related("user"):
             if participant.channel_name:
                 participant.channel_name = ""
                 participant.in_room_since = None
