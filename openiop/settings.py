@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "openiop.scheduling",
     "openiop.intake",
     "openiop.rooms",
+    "openiop.referrals",
     "openiop.outbox",
     "openiop.safety",
     "openiop.fhirapi",
@@ -175,8 +176,7 @@ ROOM_OPENS_MINUTES = env_int("OPENIOP_ROOM_OPENS_MINUTES", 15, minimum=0, maximu
 ROOM_RECONNECT_SECONDS = env_int("OPENIOP_ROOM_RECONNECT_SECONDS", 120, minimum=0, maximum=3600)
 ATTENDED_PERCENT = env_int("OPENIOP_ATTENDED_PERCENT", 75, minimum=1, maximum=100)
 LATE_MINUTES = env_int("OPENIOP_LATE_MINUTES", 10, minimum=0, maximum=120)
-WEEKLY_HOURS_ADULT = env_int("OPENIOP_WEEKLY_HOURS_ADULT", 9, minimum=1, maximum=40)
-WEEKLY_HOURS_ADOLESCENT = env_int("OPENIOP_WEEKLY_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
+# The weekly dose is measured against IOP_MIN_HOURS_ADULT / _ADOLESCENT (intake's settings, below).
 STUN_URLS = env_list("OPENIOP_STUN_URLS", [])
 TURN_URLS = env_list("OPENIOP_TURN_URLS", [])
 TURN_USERNAME = env_str("OPENIOP_TURN_USERNAME")
@@ -228,6 +228,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Break-glass: how long an emergency grant to one record lasts.
+# --- intake: level-of-care thresholds (clinical reference) and the public form ---
+IOP_MIN_HOURS_ADULT = env_int("OPENIOP_IOP_MIN_HOURS_ADULT", 9, minimum=1, maximum=40)
+IOP_MIN_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_MIN_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
+PARTIAL_MIN_HOURS = env_int("OPENIOP_PARTIAL_MIN_HOURS", 20, minimum=1, maximum=80)
+IOP_MIN_DAYS = env_int("OPENIOP_IOP_MIN_DAYS", 3, minimum=1, maximum=7)
+ENROLLMENT_WEEKS = env_int("OPENIOP_ENROLLMENT_WEEKS", 10, minimum=8, maximum=12)
+REFERRAL_RATE_LIMIT = env_int("OPENIOP_REFERRAL_RATE_LIMIT", 5, minimum=1, maximum=1000)
+REFERRAL_RATE_WINDOW_MINUTES = env_int("OPENIOP_REFERRAL_RATE_WINDOW_MINUTES", 60, minimum=1)
+CONSENT_LINK_DAYS = env_int("OPENIOP_CONSENT_LINK_DAYS", 14, minimum=1, maximum=60)
 BREAK_GLASS_MINUTES = env_int("OPENIOP_BREAK_GLASS_MINUTES", 60, minimum=5, maximum=24 * 60)
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for

@@ -29,6 +29,7 @@ urlpatterns = [
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("sessions/", include("openiop.rooms.urls")),
     path("", include("openiop.intake.urls")),
+    path("", include("openiop.referrals.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

@@ -87,7 +87,7 @@ def make_patient(program: Program, number: str, user: User | None, given: str) -
 
 
 def enroll(patient: Patient, track: Track, status: str = EnrollmentStatus.ACTIVE) -> Enrollment:
-    start = date.today() - timedelta(weeks=3)
+    start = timezone.localdate() - timedelta(weeks=3)
     return Enrollment.objects.create(
         patient=patient, track=track, status=status, start_date=start, planned_end_date=start + timedelta(weeks=10)
     )
@@ -126,7 +126,7 @@ def world(db: None) -> World:
     CareTeamMember.objects.create(patient=olga, clinician=oscar, is_primary=True)
     group = TherapyGroup.objects.create(track=track, name="Relapse prevention A")
     group.facilitators.add(cole)
-    GroupMembership.objects.create(group=group, patient=quinn, start_date=date.today() - timedelta(weeks=3))
+    GroupMembership.objects.create(group=group, patient=quinn, start_date=timezone.localdate() - timedelta(weeks=3))
     FamilyAccess.objects.create(patient=pat, family_member=fay, relationship="sister")
     expires = timezone.now() + timedelta(hours=1)
     grant_here = BreakGlassGrant.objects.create(

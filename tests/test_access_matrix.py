@@ -14,9 +14,11 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from openiop.accounts.models import Program
 from openiop.audit.models import AuditEntry
 from openiop.fhirapi.models import ApiClient
 from openiop.fhirapi.services import create_client
+from openiop.intake.models import Patient
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 from tests.test_rooms import attendance_row, room_session, someone_elses_session
@@ -58,6 +60,53 @@ OTHER_CHART = {
 }
 
 
+def _referral(program: Program) -> int:
+    """A referral in `program` (made on first use)."""
+    from datetime import date
+
+    from openiop.referrals.models import Referral
+
+    referral, _made = Referral.objects.get_or_create(
+        program=program,
+        reference=f"R-TEST{program.pk:04d}",
+        defaults={"source": "self", "given_name": "Ann", "family_name": "Test", "date_of_birth": date(1990, 1, 1),
+                  "concerns": "test"},
+    )  # fmt: skip
+    return referral.pk
+
+
+def _consent(patient: Patient) -> int:
+    """A signed consent of `patient` (made on first use)."""
+    from openiop.referrals.models import SignedConsent
+    from openiop.referrals.services import current_document
+
+    existing = SignedConsent.objects.filter(patient=patient).first()
+    if existing is not None:
+        return existing.pk
+    return SignedConsent.objects.create(
+        referral_id=_referral(patient.program),
+        patient=patient,
+        document=current_document("treatment"),
+        typed_name="x",
+        text_sha256="0" * 64,
+        shown_text="x",
+    ).pk
+
+
+def _own_referral(w: World, role: str) -> dict[str, object]:
+    return {"referral_id": _referral(w.harborview)}
+
+
+def _other_referral(w: World, role: str) -> dict[str, object]:
+    return {"referral_id": _referral(w.elsewhere)}
+
+
+OWN_REFERRAL = _own_referral
+OTHER_REFERRAL = (_other_referral,)
+REFERRAL_STAFF = STAFF
+INTAKE_STAFF = frozenset({"director", "intake"})
+
+
 def alert(which: str) -> Callable[[World, str], dict[str, object]]:
     """A safety alert made on first use (and kept on the world): "pat" (Carla's patient), "referral" (no
     patient yet, sent to Ivan), "elsewhere" (Olga, the other program)."""
@@ -91,6 +140,42 @@ def integration(which: str) -> Callable[[World, str], dict[str, object]]:
 
 API = frozenset(ROLES)  # a session never opens the FHIR API: 401 for everyone without a bearer token
 MATRIX: dict[str, Rule] = {
+    # intake: the public form (no account), consent links (an unknown token is the same 404 for everyone)
+    "referrals:refer": Rule(
+        roles=frozenset(ROLES), own=lambda w, r: {"program_slug": w.harborview.slug}, anonymous=200
+    ),
+    "referrals:refer_done": Rule(
+        roles=frozenset(ROLES), own=lambda w, r: {"program_slug": w.harborview.slug}, success=302, anonymous=302
+    ),
+    "referrals:self_screen": Rule(  # without a referral in this browser session: back to the form
+        roles=frozenset(ROLES), own=lambda w, r: {"program_slug": w.harborview.slug}, success=302, anonymous=302
+    ),
+    "referrals:consent": Rule(roles=frozenset(), own=lambda w, r: {"token": "x" * 43}, anonymous=404),
+    # intake: staff pages about one referral in their own program
+    "referrals:board": Rule(roles=REFERRAL_STAFF),
+    "referrals:new": Rule(roles=REFERRAL_STAFF),
+    "referrals:detail": Rule(roles=REFERRAL_STAFF, own=OWN_REFERRAL, others=OTHER_REFERRAL),
+    "referrals:screen": Rule(roles=REFERRAL_STAFF, own=OWN_REFERRAL, others=OTHER_REFERRAL),
+    "referrals:enroll": Rule(roles=INTAKE_STAFF, own=OWN_REFERRAL, others=OTHER_REFERRAL),
+    # posts without their form (or before the referral is ready): a clear 400
+    "referrals:decide": Rule(
+        roles=frozenset({"director", "clinician"}), method="post", own=OWN_REFERRAL, others=OTHER_REFERRAL, success=400
+    ),
+    "referrals:send_consent": Rule(
+        roles=INTAKE_STAFF, method="post", own=OWN_REFERRAL, others=OTHER_REFERRAL, success=400
+    ),
+    "referrals:close": Rule(roles=INTAKE_STAFF, method="post", own=OWN_REFERRAL, others=OTHER_REFERRAL, success=400),
+    "referrals:acknowledge": Rule(
+        roles=REFERRAL_STAFF, method="post", own=OWN_REFERRAL, others=OTHER_REFERRAL, success=302
+    ),
+    "referrals:my_consents": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "referrals:revoke": Rule(
+        roles=frozenset({"patient", "director", "intake"}),
+        method="post",
+        own=lambda w, role: {"consent_id": _consent(w.pat)},
+        others=(lambda w, role: {"consent_id": _consent(w.olga)},),
+        success=400,  # no reason given
+    ),
     # public
     "healthz": Rule(roles=frozenset(ROLES), anonymous=200),
     "accounts:login": Rule(roles=frozenset(ROLES), success=302, anonymous=200),  # signed in: on to home

@@ -236,5 +236,11 @@ def test_bulk_export_runs_in_the_background_with_progress(world: World, mia: Pat
         assert "X-Progress" in response
         time.sleep(0.1)
     assert response.status_code == 200
-    assert {out["type"] for out in response.json()["output"]} == {"Appointment", "CareTeam", "Patient", "Practitioner"}
+    assert {out["type"] for out in response.json()["output"]} == {
+        "Appointment",
+        "CareTeam",
+        "Consent",
+        "Patient",
+        "Practitioner",
+    }
     assert ExportJob.objects.get().status == ExportStatus.COMPLETE

@@ -66,9 +66,9 @@ def test_director_is_told_live_about_break_glass(world: World, channel_layer, dj
         other_director = WebsocketCommunicator(NotificationsConsumer.as_asgi(), "/ws/notifications/")
         other_director.scope["user"] = world.otto
         other_director.scope["session"] = {"otp_device_id": otto_device.persistent_id}
-        assert (await director.connect())[0] and (await other_director.connect())[0]
+        assert (await director.connect(timeout=10))[0] and (await other_director.connect(timeout=10))[0]
         await sync_to_async(grant)()
-        notice = await director.receive_json_from(timeout=3)
+        notice = await director.receive_json_from(timeout=10)
         leaked = None if await other_director.receive_nothing(timeout=0.3) else await other_director.receive_json_from()
         await director.disconnect()
         await other_director.disconnect()
@@ -83,7 +83,7 @@ def test_signed_out_sockets_are_refused(channel_layer) -> None:
     async def scenario() -> tuple[bool, int | None]:
         socket_ = WebsocketCommunicator(NotificationsConsumer.as_asgi(), "/ws/notifications/")
         socket_.scope["user"] = AnonymousUser()
-        connected, code = await socket_.connect()
+        connected, code = await socket_.connect(timeout=10)
         return connected, code
 
     connected, code = async_to_sync(scenario)()
@@ -97,7 +97,7 @@ def test_staff_sockets_need_two_factor_and_a_live_session(world: World, channel_
         socket_ = WebsocketCommunicator(NotificationsConsumer.as_asgi(), "/ws/notifications/")
         socket_.scope["user"] = world.dora
         socket_.scope["session"] = session
-        connected, code = await socket_.connect()
+        connected, code = await socket_.connect(timeout=10)
         if connected:
             await socket_.disconnect()
         return connected, code

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from openiop.intake.models import CareTeamMember
 from openiop.safety.models import SafetyAlert
@@ -24,7 +25,9 @@ def grow(world: World, count: int) -> None:
         patient = make_patient(world.harborview, f"H-Q{n}", None, f"Q{n}")
         enroll(patient, world.track)
         CareTeamMember.objects.create(patient=patient, clinician=world.carla, is_primary=True)
-        GroupMembership.objects.create(group=world.group, patient=patient, start_date=date.today() - timedelta(days=3))
+        GroupMembership.objects.create(
+            group=world.group, patient=patient, start_date=timezone.localdate() - timedelta(days=3)
+        )
         SafetyAlert.objects.create(program=world.harborview, patient=patient, source="measure", summary="x")
 
 

@@ -97,9 +97,9 @@ def test_a_bar_drills_down_to_exactly_its_patients_and_the_list_is_audited(
     world: World, program_history, client_for
 ) -> None:
     today = timezone.localdate()
-    started = [
+    started = [  # every episode of the program (the world's own patients too), not just the fixture's
         e
-        for e in program_history
+        for e in Enrollment.objects.filter(patient__program=world.harborview).select_related("patient")
         if e.status in {EnrollmentStatus.ACTIVE, EnrollmentStatus.ONHOLD, EnrollmentStatus.FINISHED}
     ]
     busiest = max(

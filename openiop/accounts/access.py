@@ -28,6 +28,7 @@ from django.utils import timezone
 from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.referrals.models import Referral, SignedConsent
 from openiop.rooms.models import Attendance
 from openiop.safety.models import SafetyAlert
 from openiop.scheduling.models import GroupMembership, Session, SessionStatus
@@ -118,6 +119,11 @@ class FamilyView:
     grant: FamilyAccess
 
 
+# A grant made from a signed consent lasts only while that consent is active:
+# a revocation takes effect on the very next request.
+_CONSENT_IN_FORCE = Q(consent__isnull=True) | Q(consent__status="active")
+
+
 def family_view_for_user(request: HttpRequest, patient_id: int) -> FamilyView:
     """The consented view of a patient for a family member; else Http404."""
     person = _acting_user(request.user)
@@ -125,6 +131,7 @@ def family_view_for_user(request: HttpRequest, patient_id: int) -> FamilyView:
         raise Http404
     grant = (
         FamilyAccess.objects.filter(patient_id=patient_id, family_member=person, status=FamilyAccess.Status.ACTIVE)
+        .filter(_CONSENT_IN_FORCE)
         .select_related("patient", "patient__program")
         .first()
     )
@@ -145,7 +152,11 @@ def family_view_for_user(request: HttpRequest, patient_id: int) -> FamilyView:
 
 
 def families_of(user: User) -> QuerySet[FamilyAccess]:
-    return FamilyAccess.objects.filter(family_member=user, status=FamilyAccess.Status.ACTIVE).select_related("patient")
+    return (
+        FamilyAccess.objects.filter(family_member=user, status=FamilyAccess.Status.ACTIVE)
+        .filter(_CONSENT_IN_FORCE)
+        .select_related("patient")
+    )
 
 
 def break_glass_grant_for_director(request: HttpRequest, grant_id: int) -> BreakGlassGrant:
@@ -212,6 +223,7 @@ def room_pass_for(user: User | AnonymousUser, session_id: int) -> RoomPass | Non
                 may_see_family_sessions=True,
                 patient__session_attendances__session=session,
             )
+            .filter(_CONSENT_IN_FORCE)
             .select_related("patient")
             .first()
         )
@@ -256,7 +268,7 @@ def sessions_for(user: User) -> QuerySet[Session]:
             status=FamilyAccess.Status.ACTIVE,
             may_see_family_sessions=True,
             patient__session_attendances__session=OuterRef("pk"),
-        )
+        ).filter(_CONSENT_IN_FORCE)
         return in_program.filter(kind="family", family_guests=user).filter(Exists(consented))
     return Session.objects.none()
 
@@ -275,6 +287,61 @@ def attendance_for_clinician(request: HttpRequest, attendance_id: int) -> Attend
         raise Http404
     audit.record("read", actor=person, record=row, patient=row.patient, detail={"purpose": "attendance-correction"})
     return row
+
+
+REFERRAL_ROLES = (Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN)
+
+
+def referrals_for(user: User | AnonymousUser) -> QuerySet[Referral]:
+    """Referrals a staff member may work on: their own program's (intake
+    coordinators run them, clinicians confirm recommendations, directors oversee)."""
+    person = _acting_user(user)
+    if person is None or person.role not in REFERRAL_ROLES or person.program_id is None:
+        return Referral.objects.none()
+    return Referral.objects.filter(program_id=person.program_id)
+
+
+def referral_for_user(request: HttpRequest, referral_id: int, *, purpose: str = "referral") -> Referral:
+    """A referral in the staff member's program; else Http404. Audited as a read."""
+    person = _acting_user(request.user)
+    referral = referrals_for(request.user).filter(pk=referral_id).select_related("program", "patient").first()
+    if person is None or referral is None:
+        raise Http404
+    audit.record(
+        "read",
+        actor=person,
+        record=referral,
+        patient=referral.patient,
+        program_id=referral.program_id,
+        detail={"purpose": purpose},
+    )
+    return referral
+
+
+def consent_for_user(request: HttpRequest, consent_id: int) -> SignedConsent:
+    """A signed consent the person may revoke: the patient's own, or one in a
+    staff member's program (director or intake coordinator); else Http404."""
+    person = _acting_user(request.user)
+    if person is None:
+        raise Http404
+    consents = SignedConsent.objects.select_related("document", "referral", "patient")
+    if person.role == Role.PATIENT:
+        consent = consents.filter(pk=consent_id, patient__user=person).first()
+    elif person.role in (Role.DIRECTOR, Role.INTAKE):
+        consent = consents.filter(pk=consent_id, referral__program_id=person.program_pk).first()
+    else:
+        consent = None
+    if consent is None:
+        raise Http404
+    audit.record(
+        "read",
+        actor=person,
+        record=consent,
+        patient=consent.patient,
+        program_id=consent.referral.program_id,
+        detail={"purpose": "consent"},
+    )
+    return consent
 
 
 def safety_alerts_for(user: User | AnonymousUser) -> QuerySet[SafetyAlert]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.referrals import demo as referrals_demo
 from openiop.rooms.demo import build_rooms_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 
@@ -260,6 +261,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             batch_size=2000,
         )
         build_rooms_demo(program, rng, today)
+        referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
         audit.record(
             "create",
             actor=None,

@@ -26,6 +26,9 @@ class Patient(models.Model):
     care_team = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="caseload", blank=True
     )
+    emergency_contact_name = models.CharField(_("emergency contact"), max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(_("emergency contact phone"), max_length=30, blank=True)
+    emergency_contact_relationship = models.CharField(_("emergency contact relationship"), max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -86,6 +89,8 @@ class Enrollment(models.Model):
     start_date = models.DateField(_("start date"))
     planned_end_date = models.DateField(_("planned end date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
+    # One of openiop.referrals.level_of_care.LEVELS (the confirmed recommendation).
+    level_of_care = models.CharField(_("level of care"), max_length=30, default="iop")
 
     class Meta:
         ordering = ["-start_date"]
@@ -108,8 +113,10 @@ class Enrollment(models.Model):
 class FamilyAccess(models.Model):
     """What a patient has agreed a family member / support person may see.
 
-    A simple consent for now; the intake issue replaces it with the full
-    consent record (42 CFR Part 2). Revoked grants stay, with their date."""
+    Made from a signed family-access consent (`consent`); revoking that
+    consent revokes the grant in the same transaction, and access.py also
+    checks the consent itself, so the next request is refused. Revoked
+    grants stay, with their date."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -123,6 +130,9 @@ class FamilyAccess(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     granted_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    consent = models.ForeignKey(
+        "referrals.SignedConsent", on_delete=models.PROTECT, null=True, blank=True, related_name="family_grants"
+    )
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,16 +36,17 @@ class NewSessionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["patients"].queryset = patients  # type: ignore[attr-defined]
         self.fields["patients"].label_from_instance = lambda p: f"{p.full_name} ({p.record_number})"  # type: ignore[attr-defined]
+        grants = (
+            FamilyAccess.objects.filter(
+                patient__in=patients, status=FamilyAccess.Status.ACTIVE, may_see_family_sessions=True
+            )
+            .filter(Q(consent__isnull=True) | Q(consent__status="active"))
+            .select_related("patient")
+        )
         self.fields["family_guests"].queryset = User.objects.filter(  # type: ignore[attr-defined]
-            role=Role.FAMILY,
-            family_of__patient__in=patients,
-            family_of__status=FamilyAccess.Status.ACTIVE,
-            family_of__may_see_family_sessions=True,
-        ).distinct()
+            role=Role.FAMILY, pk__in=grants.values("family_member")
+        )
         for_whom: dict[int, list[str]] = {}
-        grants = FamilyAccess.objects.filter(
-            patient__in=patients, status=FamilyAccess.Status.ACTIVE, may_see_family_sessions=True
-        ).select_related("patient")
         for grant in grants:
             for_whom.setdefault(grant.family_member_id, []).append(grant.patient.full_name)
 

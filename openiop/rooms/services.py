@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,12 +79,16 @@ def create_session(
     if kind != SessionKind.FAMILY and family_guests:
         raise ServiceError(_("Family members can only be invited to a family session."))
     for guest in family_guests:
-        consented = FamilyAccess.objects.filter(
-            family_member=guest,
-            patient__in=patients,
-            status=FamilyAccess.Status.ACTIVE,
-            may_see_family_sessions=True,
-        ).exists()
+        consented = (
+            FamilyAccess.objects.filter(
+                family_member=guest,
+                patient__in=patients,
+                status=FamilyAccess.Status.ACTIVE,
+                may_see_family_sessions=True,
+            )
+            .filter(Q(consent__isnull=True) | Q(consent__status="active"))
+            .exists()
+        )
         if not consented:
             raise ServiceError(_("%(name)s has no consent from this patient for family sessions.") % {"name": guest})
     with transaction.atomic():
@@ -504,8 +509,8 @@ def correct_attendance(attendance: Attendance, clinician: User, *, status: str, 
 def required_hours(patient: Patient) -> int:
     enrollment = patient.enrollments.filter(status="active").select_related("track").first()
     if enrollment is not None and enrollment.track.population == Population.ADOLESCENT:
-        return settings.WEEKLY_HOURS_ADOLESCENT
-    return settings.WEEKLY_HOURS_ADULT
+        return settings.IOP_MIN_HOURS_ADOLESCENT
+    return settings.IOP_MIN_HOURS_ADULT
 
 
 def weekly_dose(patient: Patient, now: datetime | None = None) -> rules.WeeklyDose:
