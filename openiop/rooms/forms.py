@@ -89,6 +89,18 @@ class SafetyCheckForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=AttendanceStatus.choices)
-    minutes = forms.IntegerField(label=_("Minutes attended"), min_value=0, max_value=24 * 60)
-    reason = forms.CharField(label=_("Reason"), min_length=5, max_length=500)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=AttendanceStatus.choices, widget=forms.Select(attrs={"aria-label": _("Status")})
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes attended"),
+        min_value=0,
+        max_value=24 * 60,
+        widget=forms.NumberInput(attrs={"aria-label": _("Minutes attended")}),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=5,
+        max_length=500,
+        widget=forms.TextInput(attrs={"aria-label": _("Reason"), "placeholder": _("Reason for the correction")}),
+    )
