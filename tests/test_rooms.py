@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -558,3 +559,44 @@ def test_held_window_follows_an_early_end_or_a_session_held_before_its_time() ->
     assert rules.held_window(start, end, early + timedelta(minutes=30), early) == (early, early + timedelta(minutes=30))
     # Ended before the start with no clinician in: nothing was held.
     assert rules.held_window(start, end, early, None) == (start, start)
+
+
+def test_finish_sessions_command_ends_sessions_nobody_ended(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    session = room_session(world)
+    held = timezone.now() - timedelta(hours=3)
+    Session.objects.filter(pk=session.pk).update(starts_at=held, ends_at=held + timedelta(hours=1))
+    session.refresh_from_db()
+    _presence(session, world, held, held + timedelta(minutes=30))
+    out = StringIO()
+    call_command("finish_sessions", stdout=out)
+    assert "Finished 1 session(s)." in out.getvalue()
+    row = Attendance.objects.get(session=session)
+    assert (row.status, row.minutes) == ("partial", 30)
+    session.refresh_from_db()
+    assert session.status == "completed"
+    entry = AuditEntry.objects.get(record_type="scheduling.session", action="update", detail__finished=True)
+    assert entry.actor is None and entry.detail["by"] == "finish_sessions"
+    call_command("finish_sessions", stdout=out)  # nothing left: not finished twice
+    assert Attendance.objects.count() == 1 and "Finished 0 session(s)." in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ending_the_session_tells_everyone_in_the_room(world: World, layer) -> None:
+    session = room_session(world)
+    carla_client = sign_in(Client(), world.carla)
+
+    async def run() -> None:
+        carla = await _connect(carla_client, session.pk)
+        await _until(carla, "admitted")
+        await database_sync_to_async(services.finish_session)(session, world.carla)
+        assert (await _until(carla, "ended"))["type"] == "ended"
+        assert (await carla.receive_output(timeout=3))["code"] == 4002
+
+    async_to_sync(run)()
+    # A second End session changes nothing.
+    assert services.finish_session(session, world.carla) == list(Attendance.objects.filter(session=session))
+    assert AuditEntry.objects.filter(detail__finished=True).count() == 1

@@ -7,7 +7,7 @@ Groups (names work across processes with the Redis channel layer):
 
 Close codes: 4401 signed out, 4403 two-factor missing or idle, 4404 not this person's room (or no such
 session: the same answer), 4409 room not open, 4412 safety check missing, 4000 removed by the clinician,
-4001 replaced by a newer connection of the same person."""
+4001 replaced by a newer connection of the same person, 4002 the session has ended."""
 
 from __future__ import annotations
 
@@ -23,15 +23,12 @@ from openiop.accounts.models import User
 from openiop.accounts.services import ServiceError
 from openiop.rooms import janus, services
 from openiop.rooms.models import MediaMode, Room
+from openiop.rooms.services import room_group
 
 log = logging.getLogger(__name__)
 
 MAX_CHAT = 1000
 MAX_SIGNAL_BYTES = 64 * 1024
-
-
-def room_group(session_id: int) -> str:
-    return f"room-{session_id}"
 
 
 def staff_group(session_id: int) -> str:
@@ -242,6 +239,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = False
         await self.send_json({"type": "removed"})
         await self.close(code=4000)
+
+    async def room_ended(self, event: dict[str, Any]) -> None:
+        self.admitted = False
+        await self.send_json({"type": "ended"})
+        await self.close(code=4002)
 
     async def room_superseded(self, event: dict[str, Any]) -> None:
         if event.get("by") != self.channel_name:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -406,11 +408,18 @@ def _raise_safety_alert(session: Session, patient: Patient | None, name: str, ac
 # --- finishing and attendance ------------------------------------------------------------------------
 
 
-def finish_session(session: Session, clinician: User) -> list[Attendance]:
-    """End the session: everyone still in leaves, attendance is computed, the Janus room goes."""
+def finish_session(session: Session, clinician: User | None) -> list[Attendance]:
+    """End the session (once: a second call finds it ended): everyone still in leaves, attendance is
+    computed, the Janus room goes, and the browsers still in the room are told it has ended.
+    `clinician` is None when `manage.py finish_sessions` ends a session nobody ended."""
     now = timezone.now()
     room = room_for(session)
     with transaction.atomic():
+        claimed = Session.objects.filter(pk=session.pk, status=SessionStatus.SCHEDULED).update(
+            status=SessionStatus.COMPLETED
+        )
+        if not claimed:
+            return list(Attendance.objects.filter(session=session))
         for participant in Participant.objects.select_for_update(of=("self",)).filter(room=room).select_related("user"):
             if participant.channel_name:
                 participant.channel_name = ""
@@ -420,15 +429,46 @@ def finish_session(session: Session, clinician: User) -> list[Attendance]:
             _close_presence(room, participant.user, now)
         room.finished_at = now
         room.save(update_fields=["finished_at"])
-        Session.objects.filter(pk=session.pk).update(status=SessionStatus.COMPLETED)
         rows = compute_attendance(session, finished_at=now, actor=clinician)
-        audit.record("update", actor=clinician, record=session, detail={"finished": True})
+        audit.record(
+            "update",
+            actor=clinician,
+            record=session,
+            program_id=session.program_id,
+            detail={"finished": True, "by": "clinician" if clinician else "finish_sessions"},
+        )
+        transaction.on_commit(lambda: _tell_room(session.pk, {"type": "room.ended"}))
     if room.media == MediaMode.SFU and room.janus_room is not None:
         try:
             janus.destroy_room(room.janus_room, secret=room.janus_secret)
         except janus.JanusError:
             log.warning("could not destroy Janus room %s", room.janus_room, exc_info=True)
     return rows
+
+
+def room_group(session_id: int) -> str:
+    return f"room-{session_id}"
+
+
+def _tell_room(session_id: int, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(room_group(session_id), event)
+    except Exception:
+        log.exception("could not tell room %s", session_id)
+
+
+def finish_overdue_sessions(now: datetime | None = None) -> int:
+    """Finish sessions whose room has closed (an hour after the scheduled end) that nobody ended."""
+    now = now or timezone.now()
+    overdue = Session.objects.filter(status=SessionStatus.SCHEDULED, ends_at__lt=now - timedelta(hours=1))
+    finished = 0
+    for session in overdue.select_related("program").order_by("ends_at")[:500]:
+        finish_session(session, None)
+        finished += 1
+    return finished
 
 
 def compute_attendance(session: Session, *, finished_at: datetime, actor: User | None) -> list[Attendance]:

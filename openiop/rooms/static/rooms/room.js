@@ -105,7 +105,8 @@ function connect() {
     state.closeCode = event.code;
     if (state.ended) return;
     if (event.code >= 4000) {
-      end(event.code === 4000 ? T.removed : event.code === 4001 ? T.superseded : T.refused);
+      const why = { 4000: T.removed, 4001: T.superseded, 4002: T.session_ended };
+      end(why[event.code] || T.refused);
       return;
     }
     // Dropped: try again for the reconnection window; the server lets us back in without admission.
@@ -172,6 +173,10 @@ async function handle(message) {
     case "removed":
       state.ended = true;
       end(T.removed);
+      break;
+    case "ended":
+      state.ended = true;
+      end(T.session_ended);
       break;
     case "superseded":
       state.ended = true;
