@@ -251,6 +251,14 @@ def test_leave_and_rejoin_without_readmission(transactional_db, world: World, se
     wait_for_media(carla, 1)
     kinds = list(PresenceEvent.objects.filter(session=session, user=world.pat_user).values_list("kind", flat=True))
     assert kinds == ["join", "leave", "join"]
+
+    # The connection drops (not a Leave): the page reconnects by itself and calls again, no admission.
+    pat.evaluate(f"window.droppedCall = window.openiopRoom.pcs.get({world.carla.pk}); window.openiopRoom.ws.close()")
+    pat.wait_for_function(f"window.openiopRoom.pcs.get({world.carla.pk}) !== window.droppedCall", timeout=20000)
+    wait_for_media(pat, 1)
+    kinds = list(PresenceEvent.objects.filter(session=session, user=world.pat_user).values_list("kind", flat=True))
+    assert kinds == ["join", "leave", "join", "leave", "join"]
+    assert not carla.locator("#waiting-list li[data-id]").count()
     close(carla, pat)
 
 
