@@ -97,7 +97,6 @@ function connect() {
   state.ws = ws;
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    if (window.OPENIOP_DEBUG) console.log("<-", event.data.slice(0, 120));
     state.chain = state.chain.then(() => handle(message)).catch((err) => console.error("room:", err));
   };
   ws.onclose = (event) => {
