@@ -18,9 +18,9 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-# Debian packages the browser tests need (Chromium; Janus, its browser libraries and iproute2 for the room tests);
-# installed when run as root.
-SYSTEM_PACKAGES := chromium janus libjs-janus-gateway libjs-webrtc-adapter iproute2
+# Debian packages the tests need (Chromium for the browser tests; Janus, its browser libraries and iproute2
+# for the room tests; gettext to compile the translations; npm for axe-core); installed when run as root.
+SYSTEM_PACKAGES := chromium janus libjs-janus-gateway libjs-webrtc-adapter iproute2 gettext npm
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -28,14 +28,18 @@ system-deps:
 	  [ -f /usr/share/javascript/janus-gateway/janus.js ] || missing="$$missing libjs-janus-gateway"; \
 	  [ -f /usr/share/javascript/webrtc-adapter/adapter.js ] || missing="$$missing libjs-webrtc-adapter"; \
 	  command -v ip >/dev/null || missing="$$missing iproute2"; \
+	  command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing from Debian's packages (for the browser tests):$$missing"; \
+	  echo "Installing from Debian's packages (for the tests):$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
-	else echo "Missing Debian packages:$$missing (not root: browser tests will fail). Install: $(SYSTEM_PACKAGES)"; fi
+	else echo "Missing Debian packages:$$missing (not root: those tests will fail). Install: $(SYSTEM_PACKAGES)"; fi
 
 demo: venv
 	@mkdir -p var
+	@# The compiled catalogs are committed too; recompile when gettext is here, so edited .po files show.
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	DATABASE_URL=sqlite:///$(DEMO_DB) OPENIOP_DEMO_MODE=1 $(PY) manage.py migrate --verbosity 0
 	@echo
@@ -52,6 +56,8 @@ demo: venv
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: venv system-deps
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

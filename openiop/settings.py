@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django.conf.locale
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from openiop.env import env_bool, env_int, env_list, env_str
 
@@ -79,9 +79,12 @@ INSTALLED_APPS = [
     "openiop.scheduling",
     "openiop.intake",
     "openiop.rooms",
+    "openiop.measures",
     "openiop.referrals",
     "openiop.outbox",
     "openiop.safety",
+    "openiop.portal",
+    "openiop.treatment",
     "openiop.fhirapi",
     "openiop.reports",
     "openiop.demo",
@@ -96,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's saved language wins over the cookie (set at sign-in; see openiop/portal).
+    "openiop.portal.middleware.PreferredLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "openiop.accounts.middleware.IdleLogoutMiddleware",
     "openiop.accounts.middleware.StaffTwoFactorMiddleware",
@@ -227,6 +232,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Treatment (openiop/treatment): plan review interval, hours before an unsigned note is on the to-do list,
+# progress-review weeks and follow-up check-in days after discharge.
+TREATMENT_PLAN_REVIEW_DAYS = env_int("OPENIOP_PLAN_REVIEW_DAYS", 14, minimum=1, maximum=90)
+NOTE_SIGN_HOURS = env_int("OPENIOP_NOTE_SIGN_HOURS", 24, minimum=1, maximum=24 * 14)
+
+
+def _positive_ints(name: str, default: list[str]) -> list[int]:
+    values = env_list(name, default)
+    if not all(value.strip().isdigit() and int(value) > 0 for value in values):
+        raise ImproperlyConfigured(f"{name} must be a comma-separated list of whole numbers above 0.")
+    return sorted({int(value) for value in values})
+
+
+PROGRESS_REVIEW_WEEKS = _positive_ints("OPENIOP_PROGRESS_REVIEW_WEEKS", ["4", "8", "10", "12"])
+CHECK_IN_DAYS = _positive_ints("OPENIOP_CHECK_IN_DAYS", ["7", "30"])
+
 # Break-glass: how long an emergency grant to one record lasts.
 # --- intake: level-of-care thresholds (clinical reference) and the public form ---
 IOP_MIN_HOURS_ADULT = env_int("OPENIOP_IOP_MIN_HOURS_ADULT", 9, minimum=1, maximum=40)
@@ -279,6 +300,22 @@ elif PRODUCTION:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
+# --- the portal (openiop/portal) -------------------------------------------------------
+# How many minutes before a session its join button lights up.
+ROOM_OPENS_MINUTES_BEFORE = env_int("OPENIOP_ROOM_OPENS_MINUTES", 10, minimum=0, maximum=120)
+# The weekly minimum for IOP (clinical REFERENCE.md: ASAM 2.1 adults >= 9 h, adolescents >= 6 h).
+IOP_WEEKLY_HOURS_ADULT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADULT", 9, minimum=1, maximum=40)
+IOP_WEEKLY_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
+# Session reminders: hours before the start, each a separate reminder.
+try:
+    REMINDER_HOURS = sorted({int(h) for h in env_list("OPENIOP_REMINDER_HOURS", ["24", "1"])})
+except ValueError:
+    raise ImproperlyConfigured("OPENIOP_REMINDER_HOURS must list whole numbers of hours, e.g. 24,1.") from None
+if not all(1 <= h <= 72 for h in REMINDER_HOURS):
+    raise ImproperlyConfigured("OPENIOP_REMINDER_HOURS must be between 1 and 72 hours.")
+# Text messages: a dotted path to a class with send(to, text); the default prints to the log.
+SMS_BACKEND = env_str("OPENIOP_SMS_BACKEND", "openiop.portal.sms.ConsoleBackend")
+
 # --- security headers ------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -301,9 +338,24 @@ if PRODUCTION:
 TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
 
 # --- internationalisation ------------------------------------------------------------
+# Massachusetts' largest languages after English. Names are in their own language (the switcher shows
+# them to people who may not read English). Django ships no locale data for Haitian Creole: LANG_INFO gets
+# an entry here, and dates use openiop/formats/ht/formats.py; month and day names are in our catalog.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("ht", "Kreyòl ayisyen"),
+]
+EXTRA_LANG_INFO = {
+    "ht": {"bidi": False, "code": "ht", "name": "Haitian Creole", "name_local": "Kreyòl ayisyen"},
+}
+django.conf.locale.LANG_INFO.update(EXTRA_LANG_INFO)
 LOCALE_PATHS = [BASE_DIR / "openiop" / "locale"]
+FORMAT_MODULE_PATH = ["openiop.formats"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
@@ -343,3 +395,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": _log_level},
 }
+
+# --- measures (openiop/measures) -------------------------------------------------------
+# Clinical thresholds REFERENCE.md marks unconfirmed or gives as a range.
+MEASURES_RELIABLE_CHANGE = {
+    "phq9": env_int("OPENIOP_PHQ9_RELIABLE_CHANGE", 6, minimum=1, maximum=27),
+    "gad7": env_int("OPENIOP_GAD7_RELIABLE_CHANGE", 4, minimum=1, maximum=21),
+    "pcl5": env_int("OPENIOP_PCL5_RELIABLE_CHANGE", 10, minimum=1, maximum=80),
+    "who5": env_int("OPENIOP_WHO5_RELIABLE_CHANGE", 10, minimum=1, maximum=100),
+}
+MEASURES_RESPONSE_DROP_PERCENT = env_int("OPENIOP_RESPONSE_DROP_PERCENT", 50, minimum=1, maximum=100)
+MEASURES_PHQ9_REMISSION_BELOW = env_int("OPENIOP_PHQ9_REMISSION_BELOW", 5, minimum=1, maximum=27)
+MEASURES_PCL5_PROBABLE_PTSD = env_int("OPENIOP_PCL5_PROBABLE_PTSD", 33, minimum=31, maximum=33)
+# Weekly measures fall due on this weekday (0 = Monday ... 6 = Sunday).
+MEASURES_WEEKLY_DAY = env_int("OPENIOP_MEASURES_WEEKLY_DAY", 0, minimum=0, maximum=6)
+# Discharge measures fall due this many days before the planned end date.
+MEASURES_DISCHARGE_DAYS = env_int("OPENIOP_MEASURES_DISCHARGE_DAYS", 7, minimum=0, maximum=60)

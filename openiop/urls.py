@@ -29,7 +29,10 @@ urlpatterns = [
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
     path("sessions/", include("openiop.rooms.urls")),
     path("", include("openiop.intake.urls")),
+    path("", include("openiop.measures.urls")),
     path("", include("openiop.referrals.urls")),
+    path("", include("openiop.portal.urls")),
+    path("", include("openiop.treatment.urls")),
 ]
 
 handler400 = "openiop.core.views.bad_request"

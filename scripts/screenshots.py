@@ -47,7 +47,7 @@ def main() -> None:
                     page.screenshot(path=f"{OUT}/login-{label}.png", full_page=True)
                 page.fill("#id_username", username)
                 page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
                 for index, path in enumerate(paths):
                     page.goto(BASE + path)
                     page.screenshot(path=f"{OUT}/{username}-{index}-{label}.png", full_page=True)

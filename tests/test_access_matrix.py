@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.test import Client
@@ -19,9 +20,14 @@ from openiop.audit.models import AuditEntry
 from openiop.fhirapi.models import ApiClient
 from openiop.fhirapi.services import create_client
 from openiop.intake.models import Patient
+from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
 from tests.test_rooms import attendance_row, room_session, someone_elses_session
+from tests.treatment_fixtures import check_in_of, discharge_of, goal_of, plan_of, session_of
+
+if TYPE_CHECKING:
+    from openiop.intake.models import Patient
 
 ROLES = ("director", "intake", "clinician", "patient", "family")
 STAFF = frozenset({"director", "intake", "clinician"})
@@ -125,6 +131,79 @@ def alert(which: str) -> Callable[[World, str], dict[str, object]]:
         return {"alert_id": made[key].pk}
 
     return kwargs
+
+
+def public_page(which: str) -> Callable[[World, str], dict[str, object]]:
+    """A program's public page, made on first use: "own" is Harborview's (published), "unpublished" is
+    Elsewhere's (not published: the same 404 as a page that does not exist)."""
+
+    def kwargs(world: World, role: str) -> dict[str, object]:
+        program = world.harborview if which == "own" else world.elsewhere
+        ProgramPage.objects.get_or_create(program=program, defaults={"published": which == "own"})
+        return {"slug": program.slug}
+
+    return kwargs
+
+
+def measure_response_of(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    """Kwargs for a stored PHQ-9 response of the patient `patient_of` picks."""
+
+    def make(world: World, role: str) -> dict[str, object]:
+        from openiop.measures import services as measures
+
+        patient = cast("Patient", patient_of(world))
+        questionnaire = measures.builtin_questionnaire("phq9")
+        parsed = questionnaire.parsed()
+        answers = {str(n): parsed.by_link_id()[str(n)].options[0] for n in range(1, 10)}
+        response = measures.submit_response(
+            questionnaire=questionnaire,
+            patient=patient,
+            actor=world.dora,
+            answers=answers,
+        )
+        return {"patient_id": patient.pk, "response_id": response.pk}
+
+    return make
+
+
+def measure_done(patient_of: Callable[[World], object]) -> Callable[[World, str], dict[str, object]]:
+    make = measure_response_of(patient_of)
+    return lambda world, role: {"response_id": make(world, role)["response_id"]}
+
+
+CLINICAL = frozenset({"director", "clinician"})
+CLINICIAN = frozenset({"clinician"})
+
+
+def chart_own(world: World, role: str) -> dict[str, object]:
+    return {"patient_id": OWN_CHART[role](world).pk}
+
+
+Others = tuple[Callable[[World, str], dict[str, object]], ...]
+CHART_OTHERS: Others = (
+    lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+    lambda w, role: {"patient_id": w.olga.pk},
+)
+
+
+def plan_own(world: World, role: str) -> dict[str, object]:
+    return {"plan_id": plan_of(world, "pat").pk}
+
+
+PLAN_OTHERS: Others = (
+    lambda w, role: {"plan_id": plan_of(w, "olga" if role == "director" else "quinn").pk},
+    lambda w, role: {"plan_id": plan_of(w, "olga").pk},
+)
+
+
+def session_own(world: World, role: str) -> dict[str, object]:
+    return {"session_id": session_of(world, "carla").pk}
+
+
+SESSION_OTHERS: Others = (
+    lambda w, role: {"session_id": session_of(w, "cole").pk},
+    lambda w, role: {"session_id": session_of(w, "oscar").pk},
+)
 
 
 def integration(which: str) -> Callable[[World, str], dict[str, object]]:
@@ -277,6 +356,67 @@ MATRIX: dict[str, Rule] = {
     "safety:alert": Rule(roles=STAFF, own=alert("own"), others=(alert("elsewhere"),)),
     "safety:acknowledge": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=302),
     "safety:resolve": Rule(roles=STAFF, method="post", own=alert("own"), others=(alert("elsewhere"),), success=400),
+    # the portal (openiop/portal): public pages, the patient's and family member's pages
+    "portal:program_page": Rule(
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), anonymous=200
+    ),
+    "portal:track_finder": Rule(
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), anonymous=200
+    ),
+    "portal:self_referral": Rule(  # forwards to intake's public form
+        roles=frozenset(ROLES), own=public_page("own"), others=(public_page("unpublished"),), success=302, anonymous=302
+    ),
+    # no language given: 400 for everyone; switching is tested in test_portal_languages
+    "portal:set_language": Rule(roles=frozenset(ROLES), method="post", success=400, anonymous=400),
+    "portal:manifest": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:service_worker": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:offline": Rule(roles=frozenset(ROLES), anonymous=200),
+    "portal:today": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:schedule": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:messages": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "portal:settings": Rule(roles=frozenset({"patient", "family"})),
+    "portal:staff_messages": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(
+            lambda w, role: {"patient_id": OTHER_CHART[role](w).pk},
+            lambda w, role: {"patient_id": w.olga.pk},
+        ),
+        audits_patient=True,
+    ),
+    "portal:edit_page": Rule(roles=frozenset({"director"})),
+    # measures
+    "measures:fill": Rule(roles=frozenset({"patient"}), own=lambda w, r: {"slug": "phq9"}, audits_patient=True),
+    "measures:done": Rule(
+        roles=frozenset({"patient"}),
+        own=measure_done(lambda w: w.pat),
+        others=(measure_done(lambda w: w.quinn),),
+        audits_patient=True,
+    ),
+    "measures:caseload": Rule(roles=frozenset({"director", "clinician"})),
+    "measures:import": Rule(roles=frozenset({"director"})),
+    "measures:schedules": Rule(roles=frozenset({"director"})),
+    "measures:trajectories": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk}, lambda w, role: {"patient_id": w.olga.pk}),
+        audits_patient=True,
+    ),
+    "measures:administer": Rule(
+        roles=STAFF,
+        own=lambda w, role: {"patient_id": OWN_CHART[role](w).pk, "slug": "gad7"},
+        others=(lambda w, role: {"patient_id": OTHER_CHART[role](w).pk, "slug": "gad7"},),
+        audits_patient=True,
+    ),
+    "measures:response_fhir": Rule(
+        roles=STAFF,
+        own=lambda w, role: measure_response_of(lambda w: OWN_CHART[role](w))(w, role),
+        others=(
+            lambda w, role: measure_response_of(lambda w: OTHER_CHART[role](w))(w, role),
+            lambda w, role: measure_response_of(lambda w: w.olga)(w, role),
+        ),
+        audits_patient=True,
+    ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "fhirapi:metadata": Rule(roles=frozenset(ROLES), anonymous=200),
@@ -303,6 +443,56 @@ MATRIX: dict[str, Rule] = {
         own=lambda w, role: {"grant_id": w.grant_here.pk},
         others=(lambda w, role: {"grant_id": w.grant_elsewhere.pk},),
         success=302,
+    ),
+    # treatment (openiop/treatment): patients' records, plans, session notes, reviews, discharge, the portal
+    "treatment:patient_treatment": Rule(roles=CLINICAL, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:export": Rule(roles=CLINICAL, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    # empty forms: a clear 400 after the access check
+    "treatment:counseling_consent": Rule(
+        roles=CLINICAL, method="post", own=chart_own, others=CHART_OTHERS, success=400, audits_patient=True
+    ),
+    "treatment:create_plan": Rule(
+        roles=CLINICIAN, method="post", own=chart_own, others=CHART_OTHERS, success=400, audits_patient=True
+    ),
+    "treatment:progress_review": Rule(roles=CLINICIAN, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:discharge": Rule(roles=CLINICIAN, own=chart_own, others=CHART_OTHERS, audits_patient=True),
+    "treatment:plan": Rule(roles=CLINICAL, own=plan_own, others=PLAN_OTHERS, audits_patient=True),
+    "treatment:edit_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=400),
+    "treatment:add_goal": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=400),
+    # signing a draft with a goal works (302); a draft cannot be revised or marked reviewed (409)
+    "treatment:sign_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=302),
+    "treatment:revise_plan": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=409),
+    "treatment:plan_reviewed": Rule(roles=CLINICIAN, method="post", own=plan_own, others=PLAN_OTHERS, success=409),
+    "treatment:goal_status": Rule(
+        roles=CLINICIAN,
+        method="post",
+        own=lambda w, r: {"goal_id": goal_of(w, "pat").pk},
+        others=(lambda w, r: {"goal_id": goal_of(w, "quinn").pk}, lambda w, r: {"goal_id": goal_of(w, "olga").pk}),
+        success=400,
+    ),
+    "treatment:sessions": Rule(roles=CLINICIAN),
+    "treatment:session_note": Rule(roles=CLINICIAN, own=session_own, others=SESSION_OTHERS, audits_patient=True),
+    "treatment:add_addendum": Rule(roles=CLINICIAN, method="post", own=session_own, others=SESSION_OTHERS, success=400),
+    "treatment:cosign": Rule(roles=CLINICIAN, method="post", own=session_own, others=SESSION_OTHERS, success=409),
+    "treatment:curriculum": Rule(roles=CLINICAL),
+    "treatment:discharge_pdf": Rule(
+        roles=CLINICAL | {"patient"},
+        own=lambda w, r: {"discharge_id": discharge_of(w, "pat").pk},
+        others=(
+            lambda w, r: {"discharge_id": discharge_of(w, "olga" if r == "director" else "quinn").pk},
+            lambda w, r: {"discharge_id": discharge_of(w, "olga").pk},
+        ),
+        audits_patient=True,
+    ),
+    "treatment:my_treatment": Rule(roles=frozenset({"patient"}), audits_patient=True),
+    "treatment:my_plan_sign": Rule(
+        roles=frozenset({"patient"}), method="post", own=plan_own, others=PLAN_OTHERS, success=302
+    ),
+    "treatment:my_check_in": Rule(
+        roles=frozenset({"patient"}),
+        own=lambda w, r: {"check_in_id": check_in_of(w, "pat").pk},
+        others=(lambda w, r: {"check_in_id": check_in_of(w, "quinn").pk},),
+        audits_patient=True,
     ),
 }
 

@@ -73,7 +73,7 @@ def test_patient_signs_in_without_two_factor_and_lands_on_today(world: World, cl
     response = login(client, "pat")
     assert response.status_code == 302
     home = client.get(response["Location"], follow=True)
-    assert home.redirect_chain[-1][0] == reverse("intake:patient_today")
+    assert home.redirect_chain[-1][0] == reverse("portal:today")
     assert b"Hello, Pat" in home.content
     assert b"988" in home.content and b"833-773-2445" in home.content and b"911" in home.content
 

@@ -47,7 +47,7 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.goto(base + reverse("accounts:login"))
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_idle_warning_then_automatic_log_off(transactional_db, world: World, live_server, browser, settings) -> None:
@@ -65,7 +65,7 @@ def test_idle_warning_then_automatic_log_off(transactional_db, world: World, liv
     page.get_by_role("button", name="Stay signed in").click()
     expect(dialog).to_be_hidden()
     page.wait_for_timeout(2500)
-    assert page.url.endswith(reverse("intake:patient_today"))
+    assert page.url.endswith(reverse("portal:today"))
 
     # Busy in another tab: when this tab's countdown ends it asks the server,
     # finds the session alive, and stays signed in.
@@ -73,7 +73,7 @@ def test_idle_warning_then_automatic_log_off(transactional_db, world: World, liv
     other_tab = page.context.new_page()
     other_tab.goto(live_server.url + reverse("intake:patient_today"))
     expect(dialog).to_be_hidden(timeout=8000)
-    assert page.url.endswith(reverse("intake:patient_today"))
+    assert page.url.endswith(reverse("portal:today"))
     other_tab.close()
 
     # Ignored, the warning runs out and the person is signed out.

@@ -21,7 +21,7 @@ HOMES = {
     "director": "program_overview",
     "intake": "intake_home",
     "clinician": "caseload",
-    "patient": "intake:patient_today",
+    "patient": "portal:today",
     "family": "intake:family_home",
 }
 

@@ -28,10 +28,12 @@ from django.utils import timezone
 from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
-from openiop.referrals.models import Referral, SignedConsent
+from openiop.referrals.models import ConsentKind, Referral, SignedConsent
 from openiop.rooms.models import Attendance
 from openiop.safety.models import SafetyAlert
 from openiop.scheduling.models import GroupMembership, Session, SessionStatus
+from openiop.treatment.models import CheckIn, CounselingNotesConsent, DischargeSummary, Note, NoteStatus, TreatmentPlan
+from openiop.treatment.models import Goal as TreatmentGoal
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -371,3 +373,114 @@ def safety_alert_for_user(request: HttpRequest, alert_id: int) -> SafetyAlert:
             detail={"purpose": "safety-alert", "alert": alert.pk},
         )
     return alert
+
+
+def own_patient_record(request: HttpRequest, *, purpose: str) -> Patient | None:
+    """A patient's own record (audited), or None for a patient account not linked to a record yet."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.PATIENT:
+        raise Http404
+    own = Patient.objects.filter(user=person).values_list("pk", flat=True).first()
+    return None if own is None else patient_for_user(request, own, purpose=purpose)
+
+
+# --- treatment: plans, notes, discharge (openiop/treatment) ---------------------------------------------------
+
+
+def may_see_counseling_notes(user: User | AnonymousUser, patient: Patient) -> bool:
+    """Whether substance-use counseling notes about `patient` may be shown to or exported for `user`
+    (42 CFR Part 2: they need their own, separate consent).
+
+    The consent is the patient's active, unexpired counseling-notes consent signed at intake
+    (referrals.SignedConsent), or one staff recorded from a paper form (treatment.CounselingNotesConsent).
+    Revoking either takes effect on the next request. Callers must already have decided that `user` may see
+    the patient at all."""
+
+    person = _acting_user(user)
+    if person is None or person.role == Role.FAMILY:
+        return False
+    today = timezone.localdate()
+    signed = SignedConsent.objects.filter(
+        patient=patient,
+        document__kind=ConsentKind.COUNSELING_NOTES,
+        status=SignedConsent.Status.ACTIVE,
+        revoked_at__isnull=True,
+    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+    on_paper = CounselingNotesConsent.objects.filter(patient=patient, revoked_at__isnull=True)
+    return signed.exists() or on_paper.exists()
+
+
+def plan_for_user(request: HttpRequest, plan_id: int) -> TreatmentPlan:
+    """A treatment plan version if the person may read its patient's record (staff, or the patient); else 404."""
+
+    plan = TreatmentPlan.objects.filter(pk=plan_id).select_related("enrollment", "enrollment__patient").first()
+    if plan is None:
+        raise Http404
+    patient_for_user(request, plan.enrollment.patient_id, purpose="treatment-plan")
+    return plan
+
+
+def goal_for_user(request: HttpRequest, goal_id: int) -> TreatmentGoal:
+
+    goal = TreatmentGoal.objects.filter(pk=goal_id).select_related("plan__enrollment__patient").first()
+    if goal is None:
+        raise Http404
+    patient_for_user(request, goal.plan.enrollment.patient_id, purpose="treatment-plan")
+    return goal
+
+
+def sessions_for_clinician(user: User | AnonymousUser) -> QuerySet[Session]:
+    """Sessions whose notes a clinician writes: the ones they lead."""
+    person = _acting_user(user)
+    if person is None or person.role != Role.CLINICIAN or person.program_id is None:
+        return Session.objects.none()
+    return Session.objects.filter(program_id=person.program_id, clinicians=person)
+
+
+def session_for_clinician(request: HttpRequest, session_id: int, *, purpose: str = "session-note") -> Session:
+    """A session the clinician leads, or whose note waits for their co-signature; else Http404. Opening it is a
+    read of every attendee's record."""
+
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.CLINICIAN:
+        raise Http404
+    session = sessions_for_clinician(person).filter(pk=session_id).first()
+    if session is None:
+        cosigning = Note.objects.filter(
+            session_id=session_id,
+            status=NoteStatus.AWAITING_COSIGN,
+            author__supervision__supervisor=person,
+            session__program_id=person.program_pk,
+        ).exists()
+        session = Session.objects.filter(pk=session_id).first() if cosigning else None
+    if session is None:
+        raise Http404
+    attendees = list(Patient.objects.filter(session_attendances__session=session))
+    audit.record_reads_of_list(person, attendees, purpose=purpose)
+    return session
+
+
+def discharge_for_user(request: HttpRequest, discharge_id: int) -> DischargeSummary:
+
+    summary = DischargeSummary.objects.filter(pk=discharge_id).select_related("enrollment__patient").first()
+    if summary is None:
+        raise Http404
+    patient_for_user(request, summary.enrollment.patient_id, purpose="discharge-summary")
+    return summary
+
+
+def check_in_for_patient(request: HttpRequest, check_in_id: int) -> CheckIn:
+    """A follow-up check-in of the signed-in patient's own; else Http404."""
+
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.PATIENT:
+        raise Http404
+    check_in = (
+        CheckIn.objects.filter(pk=check_in_id, discharge__enrollment__patient__user=person)
+        .select_related("discharge__enrollment__patient")
+        .first()
+    )
+    if check_in is None:
+        raise Http404
+    patient_for_user(request, check_in.discharge.enrollment.patient_id, purpose="check-in")
+    return check_in

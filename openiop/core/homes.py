@@ -19,6 +19,7 @@ from openiop.audit import services as audit
 from openiop.intake import queries
 from openiop.intake.models import EnrollmentStatus, Patient
 from openiop.scheduling.models import TherapyGroup, Track
+from openiop.treatment.queries import clinician_todo
 
 
 class PatientSearchForm(forms.Form):
@@ -42,7 +43,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/caseload.html",
-        {"patients": patients, "groups": groups, "grants": grants, "today": timezone.localdate()},
+        {
+            "patients": patients,
+            "groups": groups,
+            "grants": grants,
+            "today": timezone.localdate(),
+            "todo": clinician_todo(clinician),
+        },
     )
 
 

@@ -39,7 +39,7 @@ HOME_BY_ROLE = {
     "director": "program_overview",
     "intake": "intake_home",
     "clinician": "caseload",
-    "patient": "intake:patient_today",
+    "patient": "portal:today",
     "family": "intake:family_home",
 }
 

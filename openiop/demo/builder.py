@@ -16,9 +16,12 @@ from django.utils import timezone
 from openiop.accounts.models import Program, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
+from openiop.measures import demo as measures_demo
+from openiop.portal import demo as portal_demo
 from openiop.referrals import demo as referrals_demo
 from openiop.rooms.demo import build_rooms_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
+from openiop.treatment import demo as treatment_demo
 
 GIVEN_NAMES = [
     "Alex",
@@ -261,7 +264,10 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             batch_size=2000,
         )
         build_rooms_demo(program, rng, today)
+        measures_demo.build(tracks=tracks, enrollments=enrollments, rng=rng, today=today)
         referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
+        portal_demo.build(program, today)
+        treatment_demo.build(program=program, today=today, seed=seed)
         audit.record(
             "create",
             actor=None,

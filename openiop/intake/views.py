@@ -11,6 +11,8 @@ from openiop.accounts.models import Role
 from openiop.audit import services as audit
 from openiop.audit.models import AuditEntry
 from openiop.intake import queries
+from openiop.measures import queries as measures_queries
+from openiop.portal import queries as portal_queries
 
 
 @role_required(*STAFF)
@@ -55,6 +57,7 @@ def patient_today(request: HttpRequest) -> HttpResponse:
         "care_team": queries.care_team(patient),
         "groups": queries.open_group_memberships(patient),
         "family": queries.active_family_access(patient),
+        "due_measures": measures_queries.due_measures(patient, enrollment, today),
     }
     return render(request, "intake/patient_today.html", context)
 
@@ -79,5 +82,8 @@ def family_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patient": view.patient,
         "enrollment": enrollment,
         "week": enrollment.week_of_care(today) if enrollment else None,
+        "family_sessions": portal_queries.session_cards(portal_queries.family_sessions(view.patient, timezone.now()))
+        if view.grant.may_see_family_sessions
+        else [],
     }
     return render(request, "intake/family_patient.html", context)

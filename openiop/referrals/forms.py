@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,24 @@ def _name(value: str) -> str:
     if not NAME.match(value):
         raise forms.ValidationError(_("Use letters, spaces, hyphens or apostrophes only."))
     return value
+
+
+def prefill_from_track_finder(query: Mapping[str, Any]) -> dict[str, Any]:
+    """Initial answers from the track finder's link (`focus`, `time` (repeated), `modality`); anything
+    unknown is ignored, since these only pre-fill a form the person still checks and sends."""
+    initial: dict[str, Any] = {}
+    focus = query.get("focus", "")
+    if focus in ("substance-use", "co-occurring"):
+        initial["concern_substance_use"] = True
+    if focus in ("mental-health", "co-occurring"):
+        initial["concern_mental_health"] = True
+    if query.get("modality") in Attendance.values:
+        initial["attendance"] = query["modality"]
+    times = query.getlist("time") if hasattr(query, "getlist") else []
+    parts = [part for part, _label in PARTS_OF_DAY if part in times]
+    if parts:
+        initial["availability"] = [f"{day}-{part}" for day, _label in WEEKDAYS for part in parts]
+    return initial
 
 
 class ReferralFields(forms.Form):

@@ -35,6 +35,7 @@ class Source(models.TextChoices):
     SELF = "self", _("Self-referral")
     CLINICIAN = "clinician", _("From a clinician")
     STEP_DOWN = "step-down", _("Step-down from residential")
+    CHECK_IN = "check-in", _("Asked for help after discharge")
 
 
 class Attendance(models.TextChoices):

@@ -181,6 +181,31 @@ def create_staff_referral(actor: User, data: dict[str, Any]) -> Referral:
     return referral
 
 
+def referral_after_discharge(patient: Patient, *, days_after: int, actor: User | None) -> Referral:
+    """A former patient asked for help at a follow-up check-in: a new referral on the intake board, with what
+    we know of them, so the intake coordinator calls them back (the safety alert goes out separately)."""
+    with transaction.atomic():
+        last = patient.enrollments.select_related("track").order_by("-start_date").first()
+        focus = last.track.focus if last is not None else ""
+        referral = Referral.objects.create(
+            program_id=patient.program_id,
+            reference=_new_reference(),
+            source=Source.CHECK_IN,
+            given_name=patient.given_name,
+            family_name=patient.family_name,
+            date_of_birth=patient.date_of_birth,
+            email=patient.user.email if patient.user is not None else "",
+            concerns=_("Asked for help at the %(days)s-day follow-up check-in after discharge (record %(record)s).")
+            % {"days": days_after, "record": patient.record_number},
+            concern_substance_use=focus in ("substance-use", "co-occurring"),
+            concern_mental_health=focus in ("mental-health", "co-occurring"),
+            referrer_name=_("Follow-up check-in"),
+        )
+        ReferralEvent.objects.create(referral=referral, to_status=Status.NEW, actor=actor, note=Source.CHECK_IN)
+        audit.record("create", actor=actor, record=referral, patient=patient, detail={"source": Source.CHECK_IN})
+    return referral
+
+
 def acknowledge_urgent(actor: User, referral: Referral) -> None:
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=referral.pk)

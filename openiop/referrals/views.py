@@ -69,7 +69,8 @@ def _over_rate_limit(request: HttpRequest, program: Program) -> bool:
 def refer(request: HttpRequest, program_slug: str) -> HttpResponse:
     program = _program(program_slug)
     if request.method == "GET":
-        form = forms.SelfReferralForm(initial={"form_token": secrets.token_urlsafe(24)})
+        initial = forms.prefill_from_track_finder(request.GET) | {"form_token": secrets.token_urlsafe(24)}
+        form = forms.SelfReferralForm(initial=initial)
         return render(request, "referrals/refer.html", {"form": form, "program": program})
     if _over_rate_limit(request, program):
         return render(request, "referrals/refer_throttled.html", {"program": program}, status=429)
