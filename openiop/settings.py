@@ -302,7 +302,7 @@ else:
 
 # --- the portal (openiop/portal) -------------------------------------------------------
 # How many minutes before a session its join button lights up.
-ROOM_OPENS_MINUTES_BEFORE = env_int("OPENIOP_ROOM_OPENS_MINUTES", 10, minimum=0, maximum=120)
+ROOM_OPENS_MINUTES_BEFORE = ROOM_OPENS_MINUTES  # one setting: the room and its join button open together
 # The weekly minimum for IOP (clinical REFERENCE.md: ASAM 2.1 adults >= 9 h, adolescents >= 6 h).
 IOP_WEEKLY_HOURS_ADULT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADULT", 9, minimum=1, maximum=40)
 IOP_WEEKLY_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)
