@@ -263,11 +263,11 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
-        build_rooms_demo(program, rng, today)
         measures_demo.build(tracks=tracks, enrollments=enrollments, rng=rng, today=today)
         referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
         portal_demo.build(program, today)
         treatment_demo.build(program=program, today=today, seed=seed)
+        build_rooms_demo(program, rng, today)
         audit.record(
             "create",
             actor=None,
