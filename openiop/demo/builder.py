@@ -20,6 +20,7 @@ from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, 
 from openiop.measures import demo as measures_demo
 from openiop.portal import demo as portal_demo
 from openiop.referrals import demo as referrals_demo
+from openiop.rooms.demo import build_rooms_demo
 from openiop.scheduling import demo as scheduling_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 from openiop.treatment import demo as treatment_demo
@@ -283,6 +284,8 @@ def build_demo_program(
         treatment_demo.build(program=program, today=today, seed=seed)
         progress("weekly schedule")
         scheduling_demo.populate(program, today=today, seed=seed)
+        progress("video rooms and attendance")
+        build_rooms_demo(program, rng, today)
         progress("done")
         audit.record(
             "create",

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError("--patients must be between 1 and 200000.")
         started = time.monotonic()
         stages = ["people and enrollments", "measures", "referrals", "public page and portal",
-                  "treatment plans and notes", "weekly schedule", "done"]  # fmt: skip
+                  "treatment plans and notes", "weekly schedule", "video rooms and attendance", "done"]  # fmt: skip
         width = 28
 
         def progress(stage: str) -> None:
