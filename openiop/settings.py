@@ -221,6 +221,12 @@ OUTBOX_MAX_ATTEMPTS = env_int("OPENIOP_OUTBOX_MAX_ATTEMPTS", 6, minimum=1, maxim
 OUTBOX_SEND_ON_COMMIT = env_bool("OPENIOP_OUTBOX_SEND_ON_COMMIT", True)
 # FHIR bulk exports run in a background thread of the server process; off leaves them to `manage.py run_exports`.
 # The outcome report suppresses counts below this (and rates built on them); 11 is the usual CMS cell size.
+# Per-diem billing codes (REFERENCE.md "Billing facts"; the revenue codes are unconfirmed, so they are settings).
+BILLING_HCPCS_SUBSTANCE_USE = env_str("OPENIOP_BILLING_HCPCS_SUBSTANCE_USE", "H0015")
+BILLING_HCPCS_MENTAL_HEALTH = env_str("OPENIOP_BILLING_HCPCS_MENTAL_HEALTH", "S9480")
+BILLING_REVENUE_SUBSTANCE_USE = env_str("OPENIOP_BILLING_REVENUE_SUBSTANCE_USE", "0906")
+BILLING_REVENUE_MENTAL_HEALTH = env_str("OPENIOP_BILLING_REVENUE_MENTAL_HEALTH", "0905")
+BILLING_MIN_MINUTES_SUBSTANCE_USE = env_int("OPENIOP_BILLING_MIN_MINUTES_SUBSTANCE_USE", 180, minimum=1, maximum=1440)
 REPORT_MINIMUM_CELL = env_int("OPENIOP_REPORT_MINIMUM_CELL", 11, minimum=1, maximum=100)
 FHIR_EXPORT_IN_BACKGROUND = env_bool("OPENIOP_FHIR_EXPORT_IN_BACKGROUND", True)
 PASSWORD_RESET_TIMEOUT = env_int("OPENIOP_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60

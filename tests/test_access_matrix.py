@@ -461,6 +461,8 @@ MATRIX: dict[str, Rule] = {
     ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:outcomes": Rule(roles=frozenset({"director"})),
+    "reports:billing": Rule(roles=frozenset({"director"})),
+    "reports:billing_csv": Rule(roles=frozenset({"director"}), success=400),  # no payer chosen: a clear 400
     "reports:outcomes_csv": Rule(roles=frozenset({"director"})),
     "reports:outcomes_pdf": Rule(roles=frozenset({"director"})),
     "reports:drilldown": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400

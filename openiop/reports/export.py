@@ -11,6 +11,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from openiop.reports.billing import BilledDay
 from openiop.reports.metrics import OutcomeReport
 from openiop.reports.outcomes import Shown
 
@@ -100,4 +101,21 @@ def to_pdf(report: OutcomeReport, program_name: str) -> bytes:
             ),
         ]
     )
+    return buffer.getvalue()
+
+
+BILLING_COLUMNS = ("payer", "record_number", "date", "services", "minutes", "billable", "hcpcs", "revenue_code",
+                   "medicare_class", "not_billable_because")  # fmt: skip
+
+
+def billing_csv(days: list[BilledDay]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(BILLING_COLUMNS)
+    for billed in days:
+        writer.writerow(
+            [billed.day.payer, billed.day.record_number, billed.day.day.isoformat(), billed.services, billed.minutes,
+             "yes" if billed.billable else "no", billed.hcpcs, billed.revenue_code, billed.medicare_class,
+             "; ".join(billed.reasons)]
+        )  # fmt: skip
     return buffer.getvalue()

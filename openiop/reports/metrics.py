@@ -10,16 +10,19 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from openiop.accounts.models import Program
 from openiop.intake.models import Enrollment, EnrollmentStatus
 from openiop.measures import conf as measures_conf
 from openiop.measures import scoring
 from openiop.measures.models import MeasureResponse
-from openiop.reports import outcomes
+from openiop.referrals.models import Referral
+from openiop.reports import billing, outcomes
+from openiop.rooms.models import Attendance, AttendanceStatus
 from openiop.safety.models import AlertStatus, SafetyAlert
 from openiop.scheduling.models import Track
-from openiop.treatment.models import DischargeReason, DischargeSummary
+from openiop.treatment.models import DischargeReason, DischargeSummary, NoteStatus
 
 
 @dataclass(frozen=True)
@@ -157,3 +160,75 @@ def outcome_report(program: Program, filters: Filters) -> OutcomeReport:
         mean_hours=outcomes.mean([float(hours) for _reason, hours in summaries], minimum),
         measures=measure_rows,
     )
+
+
+# --- per-diem billing -----------------------------------------------------------------------------------------
+
+NO_PAYER = "Unknown payer"
+
+
+def billing_codes() -> billing.Codes:
+    return billing.Codes(
+        hcpcs_substance_use=settings.BILLING_HCPCS_SUBSTANCE_USE,
+        hcpcs_mental_health=settings.BILLING_HCPCS_MENTAL_HEALTH,
+        revenue_substance_use=settings.BILLING_REVENUE_SUBSTANCE_USE,
+        revenue_mental_health=settings.BILLING_REVENUE_MENTAL_HEALTH,
+        min_minutes_substance_use=settings.BILLING_MIN_MINUTES_SUBSTANCE_USE,
+    )
+
+
+def billed_days(program: Program, filters: Filters) -> list[billing.BilledDay]:
+    """Every patient-day in the period with a recorded attendance, evaluated."""
+    rows = (
+        Attendance.objects.filter(
+            session__program=program, session__starts_at__date__range=(filters.start, filters.end)
+        )
+        .exclude(status=AttendanceStatus.ENTERED_IN_ERROR)
+        .select_related("session", "session__note", "patient")
+        .order_by("patient_id", "session__starts_at")
+    )
+    if filters.track is not None:
+        rows = rows.filter(patient__enrollments__track=filters.track).distinct()
+    patient_ids = {row.patient_id for row in rows}
+    payers = dict(
+        Referral.objects.filter(patient_id__in=patient_ids).exclude(insurance="").values_list("patient_id", "insurance")
+    )
+    episodes: dict[int, list[Enrollment]] = {}
+    for enrollment in Enrollment.objects.filter(patient_id__in=patient_ids).select_related("track"):
+        episodes.setdefault(enrollment.patient_id, []).append(enrollment)
+    days: dict[tuple[int, date], list[Attendance]] = {}
+    for row in rows:
+        days.setdefault((row.patient_id, timezone.localtime(row.session.starts_at).date()), []).append(row)
+    codes = billing_codes()
+    out = []
+    for (patient_id, day), attended in days.items():
+        focus = next(
+            (
+                e.track.focus
+                for e in episodes.get(patient_id, [])
+                if e.start_date <= day and (e.end_date is None or e.end_date >= day)
+            ),
+            "",
+        )
+        services = []
+        for row in attended:
+            note = getattr(row.session, "note", None)
+            present = row.status in (AttendanceStatus.ATTENDED, AttendanceStatus.LATE, AttendanceStatus.PARTIAL)
+            services.append(
+                billing.Service(
+                    session_id=row.session_id,
+                    kind=row.session.kind,
+                    minutes=row.seconds_present // 60 if present else 0,
+                    note_signed=note is not None and note.status == NoteStatus.SIGNED,
+                )
+            )
+        patient = attended[0].patient
+        out.append(
+            billing.evaluate(
+                billing.PatientDay(
+                    patient_id, patient.record_number, day, focus, payers.get(patient_id, NO_PAYER), services
+                ),
+                codes,
+            )
+        )
+    return sorted(out, key=lambda b: (b.day.payer, b.day.record_number, b.day.day))

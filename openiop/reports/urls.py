@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("list/", views.drilldown, name="drilldown"),
     path("outcomes/", views.outcome_report, name="outcomes"),
+    path("billing/", views.billing_days, name="billing"),
+    path("billing.csv", views.billing_csv, name="billing_csv"),
     path("outcomes.csv", views.outcome_csv, name="outcomes_csv"),
     path("outcomes.pdf", views.outcome_pdf, name="outcomes_pdf"),
 ]

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.models import Role
 from openiop.audit import services as audit
-from openiop.reports import charts, export, metrics
+from openiop.intake.models import Patient
+from openiop.reports import billing, charts, export, metrics
 from openiop.reports.forms import DashboardFilterForm, DrillDownForm
 
 
@@ -209,4 +210,53 @@ def outcome_pdf(request: HttpRequest) -> HttpResponse:
         )
     response = HttpResponse(export.to_pdf(report, program_name), content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="outcomes.pdf"'
+    return response
+
+
+def _billing(request: HttpRequest) -> tuple[list[billing.BilledDay] | None, DashboardFilterForm, str]:
+    director = acting_person(request)
+    program = director.program
+    assert program is not None
+    today = timezone.localdate()
+    defaults = {"start": today.replace(day=1).isoformat(), "end": today.isoformat()}
+    form = DashboardFilterForm(program, request.GET or defaults)
+    if not form.is_valid():
+        return None, form, ""
+    days = metrics.billed_days(program, _filters(form))
+    payer = request.GET.get("payer", "")
+    if payer:
+        days = [day for day in days if day.day.payer == payer]
+    patients = {day.day.patient_id for day in days}
+    audit.record_reads_of_list(director, list(Patient.objects.filter(pk__in=patients)), purpose="billing")
+    return days, form, payer
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def billing_days(request: HttpRequest) -> HttpResponse:
+    days, form, _payer = _billing(request)
+    if days is None:
+        return render(request, "reports/billing.html", {"form": form}, status=400)
+    payers: dict[str, dict[str, int]] = {}
+    for day in days:
+        counts = payers.setdefault(day.day.payer, {"days": 0, "billable": 0})
+        counts["days"] += 1
+        counts["billable"] += day.billable
+    filters = _filters(form)
+    rows = [(payer, c["days"], c["billable"], _query(filters, payer=payer)) for payer, c in sorted(payers.items())]
+    blocked = [day for day in days if not day.billable][:200]
+    context = {"form": form, "payers": rows, "blocked": blocked, "total": len(days)}
+    return render(request, "reports/billing.html", context)
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def billing_csv(request: HttpRequest) -> HttpResponse:
+    days, _form, payer = _billing(request)
+    if days is None or not payer:
+        message = _("Choose a payer and a valid period.")
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(export.billing_csv(days), content_type="text/csv; charset=utf-8")
+    safe = "".join(ch if ch.isalnum() else "-" for ch in payer)[:40] or "payer"
+    response["Content-Disposition"] = f'attachment; filename="billing-{safe}.csv"'
     return response
