@@ -35,7 +35,7 @@ def test_group_note_has_one_part_per_attendee_and_locks_when_signed(world: World
     session = make_session(world, world.carla, [world.pat, world.quinn])
     carla = client_for(world.carla)
     page = carla.get(reverse("treatment:session_note", args=[session.pk])).content.decode()
-    assert "Pat Example" in page and "Quinn Example" in page and "attendance) is not yet available" in page
+    assert "Pat Example" in page and "Quinn Example" in page and "attendance (present, late, absent)" in page
 
     response = carla.post(reverse("treatment:session_note", args=[session.pk]), _group_post(world, action="sign"))
     assert response.status_code == 302

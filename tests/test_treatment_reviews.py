@@ -39,7 +39,7 @@ def test_extend_decision_moves_the_planned_end_and_is_kept(world: World, client_
     before = enrollment.planned_end_date
     carla = client_for(world.carla)
     page = carla.get(reverse("treatment:progress_review", args=[world.pat.pk])).content.decode()
-    assert "Not yet available: hours delivered" in page and "No questionnaires answered during this episode" in page
+    assert "0.0 hours attended over" in page and "No questionnaires answered during this episode" in page
 
     # An extension needs a reason: 400 and nothing changes.
     response = carla.post(
@@ -240,7 +240,33 @@ def test_the_review_shows_measure_change_during_the_episode(world: World, client
             enrollment=enrollment,
             answers={str(n): options[str(n)].options[value] for n, value in enumerate(values, start=1)},
         )
-    page = client_for(world.carla).get(reverse("treatment:progress_review", args=[world.pat.pk])).content.decode()
+    carla = client_for(world.carla)
+    page = carla.get(reverse("treatment:progress_review", args=[world.pat.pk])).content.decode()
     row = page[page.index("PHQ-9") :].split("</tr>")[0]
     assert ">20<" in row and ">8<" in row
     assert "reliable improvement" in row and "response (50% lower)" in row and "remission" not in row
+    # The discharge form starts from the same figures.
+    discharge = carla.get(reverse("treatment:discharge", args=[world.pat.pk]))
+    assert discharge.context["form"].initial["measure_change"] == "PHQ-9: 20 → 8 (reliable improvement, response)"
+
+
+def test_hours_attended_come_from_attendance_in_the_rooms(world: World, client_for) -> None:
+    from datetime import datetime, timedelta
+
+    from openiop.rooms.models import Attendance
+    from openiop.scheduling.models import Session, SessionKind
+
+    enrollment = world.pat.enrollments.get()
+    for days, minutes, status in ((1, 180, "attended"), (2, 150, "late"), (3, 0, "absent")):
+        start = timezone.make_aware(datetime.combine(enrollment.start_date + timedelta(days=days), datetime.min.time()))
+        session = Session.objects.create(
+            program=world.harborview, kind=SessionKind.GROUP, starts_at=start, ends_at=start + timedelta(hours=3)
+        )
+        Attendance.objects.create(
+            session=session, patient=world.pat, seconds_present=minutes * 60, computed_seconds=minutes * 60,
+            status=status, computed_status=status, computed_at=timezone.now(),
+        )  # fmt: skip
+    page = client_for(world.carla).get(reverse("treatment:progress_review", args=[world.pat.pk])).content.decode()
+    assert "5.5 hours attended over" in page  # 180 + 150 minutes; the absence counts nothing
+    discharge = client_for(world.carla).get(reverse("treatment:discharge", args=[world.pat.pk]))
+    assert str(discharge.context["form"].initial["hours_attended"]) == "5.5"

@@ -1,6 +1,6 @@
 """Figures that other parts of OpenIOP provide, each behind one function so it plugs in when that part lands.
 
-Each returns None while its source is not on main; pages then say "not yet available"."""
+Attendance comes from the session rooms (openiop.rooms), measures from openiop.measures."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Sum
+from django.utils import timezone
+
 from openiop.intake.models import Enrollment
 from openiop.measures import queries as measures_queries
+from openiop.rooms.models import Attendance, AttendanceStatus
 from openiop.scheduling.models import Session
 
 
@@ -31,9 +35,24 @@ class Trajectory:
     remission: bool | None
 
 
-def dose_delivered(enrollment: Enrollment) -> Dose | None:
-    """Hours of care delivered so far. Needs attendance (the rooms issue): not on main yet."""
-    return None
+PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE, AttendanceStatus.PARTIAL)
+
+
+def _attended_seconds(enrollment: Enrollment) -> int:
+    end = enrollment.end_date or timezone.localdate()
+    rows = Attendance.objects.filter(
+        patient_id=enrollment.patient_id,
+        status__in=PRESENT,
+        session__starts_at__date__range=(enrollment.start_date, end),
+    )
+    return int(rows.aggregate(total=Sum("seconds_present"))["total"] or 0)
+
+
+def dose_delivered(enrollment: Enrollment) -> Dose:
+    """Hours of care the patient attended in this episode so far, from attendance in the session rooms."""
+    end = min(enrollment.end_date or timezone.localdate(), timezone.localdate())
+    weeks = max(1, (end - enrollment.start_date).days // 7 + 1)
+    return Dose(hours_delivered=(Decimal(_attended_seconds(enrollment)) / 3600).quantize(Decimal("0.1")), weeks=weeks)
 
 
 def measure_trajectories(enrollment: Enrollment) -> list[Trajectory]:
@@ -58,11 +77,14 @@ def measure_trajectories(enrollment: Enrollment) -> list[Trajectory]:
     return out
 
 
-def hours_attended(enrollment: Enrollment) -> Decimal | None:
-    """Hours the patient attended. Needs attendance (the rooms issue): not on main yet."""
-    return None
+def hours_attended(enrollment: Enrollment) -> Decimal:
+    """Hours the patient attended in this episode (for the discharge summary)."""
+    return (Decimal(_attended_seconds(enrollment)) / 3600).quantize(Decimal("0.1"))
 
 
 def attendance_status(session: Session, patient_id: int) -> str | None:
-    """Whether the patient came (present / late / absent). Needs the rooms issue: not on main yet."""
-    return None
+    """attended / late / partial / absent once the session has ended and attendance was worked out; else None."""
+    found = Attendance.objects.filter(session=session, patient_id=patient_id).exclude(
+        status=AttendanceStatus.ENTERED_IN_ERROR
+    )
+    return found.values_list("status", flat=True).first()

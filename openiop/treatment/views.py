@@ -538,6 +538,26 @@ def progress_review(request: HttpRequest, patient_id: int) -> HttpResponse:
 # --- discharge ----------------------------------------------------------------------------------------------
 
 
+def measure_change_text(enrollment: Enrollment) -> str:
+    """A line per questionnaire, first and last score of the episode, to start the summary's wording."""
+    lines = []
+    for t in sources.measure_trajectories(enrollment):
+        if t.baseline is None or t.latest is None or len(t.scores) < 2:
+            continue
+        verdicts = [
+            label
+            for label, flag in (
+                (_("reliable improvement"), t.reliable_improvement),
+                (_("reliable worsening"), t.reliable_worsening),
+                (_("response"), t.response),
+                (_("remission"), t.remission),
+            )
+            if flag
+        ]
+        lines.append(f"{t.instrument}: {t.baseline} → {t.latest}" + (f" ({', '.join(verdicts)})" if verdicts else ""))
+    return "\n".join(lines)
+
+
 @role_required(Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
 def discharge(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -554,13 +574,13 @@ def discharge(request: HttpRequest, patient_id: int) -> HttpResponse:
             "discharge_date": timezone.localdate(),
             "services_received": queries.services_received_text(enrollment),
             "hours_attended": hours,
+            "measure_change": measure_change_text(enrollment),
         },
     )
     context = {
         "patient": patient,
         "enrollment": enrollment,
         "form": form,
-        "hours_known": hours is not None,
         "plan": plan,
     }
     if request.method == "POST":
