@@ -270,3 +270,23 @@ def test_hours_attended_come_from_attendance_in_the_rooms(world: World, client_f
     assert "5.5 hours attended over" in page  # 180 + 150 minutes; the absence counts nothing
     discharge = client_for(world.carla).get(reverse("treatment:discharge", args=[world.pat.pk]))
     assert str(discharge.context["form"].initial["hours_attended"]) == "5.5"
+
+
+def test_a_follow_up_check_in_offers_the_who5_and_phq9_and_item_9_still_reaches_a_clinician(
+    world: World, client_for
+) -> None:
+    from openiop.measures.models import MeasureResponse
+    from tests.treatment_fixtures import check_in_of
+
+    check_in = check_in_of(world, "pat")
+    pat = client_for(world.pat_user)
+    page = pat.get(reverse("treatment:my_check_in", args=[check_in.pk])).content.decode()
+    who5, phq9 = reverse("measures:fill", kwargs={"slug": "who5"}), reverse("measures:fill", kwargs={"slug": "phq9"})
+    assert who5 in page and phq9 in page
+    assert pat.get(who5).status_code == 200
+    answered = pat.post(phq9, {f"q{n}": "1" for n in range(1, 9)} | {"q9": "2"})
+    assert answered.status_code == 302
+    response = MeasureResponse.objects.get(patient=world.pat)
+    assert response.total == 10 and response.enrollment == check_in.discharge.enrollment
+    alert = SafetyAlert.objects.get(patient=world.pat)
+    assert world.carla in alert.notified.all()
