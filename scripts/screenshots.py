@@ -23,11 +23,14 @@ PAGES = {
         "/program/patients/",
         "/program/people/",
         "/program/audit/",
+        "/program/schedule/",
+        "/program/dashboard/outcomes/",
+        "/program/dashboard/billing/",
         "/patients/1/",
     ],
-    "intake": ["/"],
-    "clinician1": ["/", "/patients/break-glass/"],
-    "patient1": ["/"],
+    "intake": ["/", "/intake/referrals/"],
+    "clinician1": ["/", "/schedule/week/", "/progress/", "/rooms/", "/sessions/"],
+    "patient1": ["/", "/portal/schedule/", "/me/treatment/", "/schedule/mine/"],
     "family1": ["/", "/family/patients/1/"],
 }
 

@@ -5,8 +5,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
+from django.utils import timezone
 
 from openiop.demo.builder import DemoAlreadyLoaded, build_demo_program
+from openiop.outbox.models import MessageStatus, OutboxMessage
 
 ROLE_LABELS = [
     ("director", "program director: program overview, patients, people, audit log"),
@@ -41,8 +44,14 @@ class Command(BaseCommand):
             self.stderr.write(f"  [{bar}] {time.monotonic() - started:6.1f} s  {stage}")
 
         try:
-            summary = build_demo_program(
-                patients=patients, seed=seed, password=settings.DEMO_PASSWORD, progress=progress
+            # The demo's own notices (schedule published, invitations) go to made-up addresses: keep them in the
+            # outbox, marked as not sent, instead of printing hundreds of emails while the demo loads.
+            with override_settings(OUTBOX_SEND_ON_COMMIT=False):
+                summary = build_demo_program(
+                    patients=patients, seed=seed, password=settings.DEMO_PASSWORD, progress=progress
+                )
+            OutboxMessage.objects.filter(status=MessageStatus.PENDING, program=summary.program).update(
+                status=MessageStatus.SENT, sent_at=timezone.now(), body="", last_error="demo data: not sent"
             )
         except DemoAlreadyLoaded:
             raise CommandError(
