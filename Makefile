@@ -18,14 +18,23 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-# Debian packages the tests need (Chromium for the browser tests, gettext to compile the translations,
-# npm for axe-core); installed when run as root.
+# Debian packages the tests need (Chromium for the browser tests; Janus, its browser libraries and iproute2
+# for the room tests; gettext to compile the translations; npm for axe-core); installed when run as root.
+SYSTEM_PACKAGES := chromium janus libjs-janus-gateway libjs-webrtc-adapter iproute2 gettext npm
 system-deps:
-	@if [ -x /usr/bin/chromium ] && command -v msgfmt >/dev/null && command -v npm >/dev/null; then :; \
+	@missing=""; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  [ -x /usr/bin/janus ] || missing="$$missing janus"; \
+	  [ -f /usr/share/javascript/janus-gateway/janus.js ] || missing="$$missing libjs-janus-gateway"; \
+	  [ -f /usr/share/javascript/webrtc-adapter/adapter.js ] || missing="$$missing libjs-webrtc-adapter"; \
+	  command -v ip >/dev/null || missing="$$missing iproute2"; \
+	  command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium, gettext and npm from Debian's packages (for the tests)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium gettext npm >/dev/null; \
-	else echo "Install the Debian packages chromium, gettext and npm: the browser and translation tests need them."; fi
+	  echo "Installing from Debian's packages (for the tests):$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	else echo "Missing Debian packages:$$missing (not root: those tests will fail). Install: $(SYSTEM_PACKAGES)"; fi
 
 demo: venv
 	@mkdir -p var

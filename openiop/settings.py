@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "openiop.audit",
     "openiop.scheduling",
     "openiop.intake",
+    "openiop.rooms",
     "openiop.measures",
     "openiop.referrals",
     "openiop.outbox",
@@ -172,6 +173,25 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- session rooms (openiop/rooms) ----------------------------------------------
+# Up to ROOM_MESH_MAX people: peer-to-peer mesh; more: the Janus VideoRoom SFU (if JANUS_URL is set).
+ROOM_MESH_MAX = env_int("OPENIOP_ROOM_MESH_MAX", 4, minimum=2, maximum=12)
+ROOM_OPENS_MINUTES = env_int("OPENIOP_ROOM_OPENS_MINUTES", 15, minimum=0, maximum=240)
+ROOM_RECONNECT_SECONDS = env_int("OPENIOP_ROOM_RECONNECT_SECONDS", 120, minimum=0, maximum=3600)
+ATTENDED_PERCENT = env_int("OPENIOP_ATTENDED_PERCENT", 75, minimum=1, maximum=100)
+LATE_MINUTES = env_int("OPENIOP_LATE_MINUTES", 10, minimum=0, maximum=120)
+# The weekly dose is measured against IOP_MIN_HOURS_ADULT / _ADOLESCENT (intake's settings, below).
+STUN_URLS = env_list("OPENIOP_STUN_URLS", [])
+TURN_URLS = env_list("OPENIOP_TURN_URLS", [])
+TURN_USERNAME = env_str("OPENIOP_TURN_USERNAME")
+TURN_PASSWORD = env_str("OPENIOP_TURN_PASSWORD")
+JANUS_URL = env_str("OPENIOP_JANUS_URL")  # backend HTTP API, e.g. http://127.0.0.1:8088/janus
+JANUS_CLIENT_URL = env_str("OPENIOP_JANUS_CLIENT_URL")  # what browsers use, e.g. wss://iop.example.org/janus-ws
+JANUS_ADMIN_KEY = env_str("OPENIOP_JANUS_ADMIN_KEY")
+JANUS_API_SECRET = env_str("OPENIOP_JANUS_API_SECRET")
+if JANUS_URL and not (JANUS_CLIENT_URL and JANUS_ADMIN_KEY):
+    raise ImproperlyConfigured("OPENIOP_JANUS_URL needs OPENIOP_JANUS_CLIENT_URL and OPENIOP_JANUS_ADMIN_KEY too.")
 
 # --- accounts, passwords, sessions -------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -292,7 +312,7 @@ else:
 
 # --- the portal (openiop/portal) -------------------------------------------------------
 # How many minutes before a session its join button lights up.
-ROOM_OPENS_MINUTES_BEFORE = env_int("OPENIOP_ROOM_OPENS_MINUTES", 10, minimum=0, maximum=120)
+ROOM_OPENS_MINUTES_BEFORE = ROOM_OPENS_MINUTES  # one setting: the room and its join button open together
 # The weekly minimum for IOP (clinical REFERENCE.md: ASAM 2.1 adults >= 9 h, adolescents >= 6 h).
 IOP_WEEKLY_HOURS_ADULT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADULT", 9, minimum=1, maximum=40)
 IOP_WEEKLY_HOURS_ADOLESCENT = env_int("OPENIOP_IOP_WEEKLY_HOURS_ADOLESCENT", 6, minimum=1, maximum=40)

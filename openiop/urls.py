@@ -27,6 +27,7 @@ urlpatterns = [
     path("safety/", include("openiop.safety.urls")),
     path("", include("openiop.fhirapi.urls")),
     path("patients/break-glass/", accounts_views.break_glass, name="break_glass"),
+    path("rooms/", include("openiop.rooms.urls")),
     path("", include("openiop.intake.urls")),
     path("", include("openiop.measures.urls")),
     path("", include("openiop.referrals.urls")),

@@ -23,6 +23,7 @@ from openiop.intake.models import Patient
 from openiop.portal.models import ProgramPage
 from openiop.safety.models import SafetyAlert
 from tests.conftest import World
+from tests.test_rooms import attendance_row, room_session, someone_elses_session
 from tests.treatment_fixtures import check_in_of, discharge_of, goal_of, plan_of, session_of
 
 if TYPE_CHECKING:
@@ -348,6 +349,46 @@ MATRIX: dict[str, Rule] = {
         own=lambda w, role: {"person_id": w.carla.pk},
         others=(lambda w, role: {"person_id": w.oscar.pk}, lambda w, role: {"person_id": w.pat_user.pk}),
         success=400,  # no action given: a clear 400; the actions are tested in test_accounts
+    ),
+    # session rooms: the session's clinician (Carla), its patient (Pat), the invited family member (Fay)
+    "rooms:sessions": Rule(roles=frozenset({"clinician", "patient", "family"})),
+    "rooms:new_session": Rule(roles=frozenset({"clinician"})),
+    "rooms:room": Rule(
+        roles=frozenset({"clinician", "patient", "family"}),
+        own=lambda w, role: {"session_id": room_session(w).pk},
+        others=(
+            lambda w, role: {"session_id": someone_elses_session(w).pk},
+            lambda w, role: {"session_id": someone_elses_session(w, elsewhere=True).pk},
+        ),
+        audits_patient=True,
+    ),
+    "rooms:safety_check": Rule(
+        roles=frozenset({"patient"}),
+        method="post",
+        own=lambda w, role: {"session_id": room_session(w).pk},
+        others=(lambda w, role: {"session_id": someone_elses_session(w).pk},),
+        success=400,  # nothing filled in: a clear 400; the good path is in test_rooms
+        audits_patient=True,
+    ),
+    "rooms:attendance": Rule(
+        roles=frozenset({"clinician"}),
+        own=lambda w, role: {"session_id": room_session(w).pk},
+        others=(lambda w, role: {"session_id": someone_elses_session(w).pk},),
+    ),
+    "rooms:finish": Rule(
+        roles=frozenset({"clinician"}),
+        method="post",
+        own=lambda w, role: {"session_id": room_session(w).pk},
+        others=(lambda w, role: {"session_id": someone_elses_session(w).pk},),
+        success=302,
+    ),
+    "rooms:correct": Rule(
+        roles=frozenset({"clinician"}),
+        method="post",
+        own=lambda w, role: {"attendance_id": attendance_row(w).pk},
+        others=(lambda w, role: {"attendance_id": attendance_row(w, someone_elses_session(w)).pk},),
+        success=400,  # no status or reason given
+        audits_patient=True,
     ),
     "outbox": Rule(roles=frozenset({"director"})),
     "outbox_retry": Rule(  # a message that has not failed cannot be retried: back to the outbox with a notice

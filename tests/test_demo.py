@@ -27,8 +27,10 @@ HOMES = {
 
 
 def seed(patients: int, seed: int) -> str:
-    out = StringIO()
-    call_command("seed_demo", patients=patients, seed=seed, stdout=out)
+    out, err = StringIO(), StringIO()
+    call_command("seed_demo", patients=patients, seed=seed, stdout=out, stderr=err)
+    bars = err.getvalue().splitlines()  # the progress bar: one line per stage, filling up
+    assert bars[0].startswith("  [----") and bars[-1].startswith("  [" + "#" * 28 + "]") and "done" in bars[-1]
     return out.getvalue()
 
 

@@ -59,6 +59,10 @@ STAFF_ONLY = [
     "referrals/enroll.html",
     "referrals/new.html",
     "referrals/screen.html",
+    # the clinician's room pages
+    "rooms/new_session.html",
+    "rooms/attendance.html",
+    "rooms/correct.html",
 ]
 AUDIENCE = re.compile(r"\{#\s*audience:\s*(public|patient|family)\s*#\}")
 INCLUDE = re.compile(r"""\{%\s*(?:include|extends)\s+["']([^"']+)["']""")

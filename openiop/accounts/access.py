@@ -29,8 +29,9 @@ from openiop.accounts.models import STAFF_ROLES, BreakGlassGrant, Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.referrals.models import ConsentKind, Referral, SignedConsent
+from openiop.rooms.models import Attendance
 from openiop.safety.models import SafetyAlert
-from openiop.scheduling.models import GroupMembership, SchedulePlan, Session
+from openiop.scheduling.models import GroupMembership, SchedulePlan, Session, SessionStatus
 from openiop.treatment.models import CheckIn, CounselingNotesConsent, DischargeSummary, Note, NoteStatus, TreatmentPlan
 from openiop.treatment.models import Goal as TreatmentGoal
 
@@ -183,6 +184,111 @@ def staff_member_for_director(request: HttpRequest, person_id: int) -> User:
     if member is None:
         raise Http404
     return member
+
+
+@dataclass(frozen=True)
+class RoomPass:
+    """Why one person may enter one session's room: as its clinician, as a patient on it, or as a
+    family member invited with the patient's consent (then `patient` is the patient they accompany)."""
+
+    session: Session
+    role: str  # "clinician", "patient" or "family"
+    patient: Patient | None
+
+
+def room_pass_for(user: User | AnonymousUser, session_id: int) -> RoomPass | None:
+    """The pass into a session's room, or None. Only the session's clinicians, its patients, and a family
+    member on `family_guests` whose grant from one of its patients is active and covers family sessions.
+    Nobody else -- not even the director -- and nothing outside the person's program. Not audited: callers
+    are `session_room_for_user` (pages) and the room's WebSocket, which audit the entry themselves."""
+    person = _acting_user(user)
+    if person is None or person.program_id is None:
+        return None
+    session = (
+        Session.objects.filter(pk=session_id, program_id=person.program_id)
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related("program")
+        .first()
+    )
+    if session is None:
+        return None
+    if person.role == Role.CLINICIAN and session.clinicians.filter(pk=person.pk).exists():
+        return RoomPass(session, "clinician", None)
+    if person.role == Role.PATIENT:
+        patient = Patient.objects.filter(user=person, session_attendances__session=session).first()
+        return RoomPass(session, "patient", patient) if patient is not None else None
+    if person.role == Role.FAMILY and session.kind == "family" and session.family_guests.filter(pk=person.pk).exists():
+        grant = (
+            FamilyAccess.objects.filter(
+                family_member=person,
+                status=FamilyAccess.Status.ACTIVE,
+                may_see_family_sessions=True,
+                patient__session_attendances__session=session,
+            )
+            .filter(_CONSENT_IN_FORCE)
+            .select_related("patient")
+            .first()
+        )
+        return RoomPass(session, "family", grant.patient) if grant is not None else None
+    return None
+
+
+def session_room_for_user(request: HttpRequest, session_id: int, *, purpose: str = "room") -> RoomPass:
+    """The pass into a session's room for a page; else Http404 (the same for "no such session").
+    Writes a "read" audit entry: entering a room is a read of the session (and of the patient's place in it)."""
+    room_pass = room_pass_for(request.user, session_id)
+    if room_pass is None:
+        raise Http404
+    person = _acting_user(request.user)
+    patient = room_pass.patient
+    if patient is None and room_pass.session.kind != "group":
+        # An individual or family session is about its one patient: the clinician's entry names them.
+        patient = Patient.objects.filter(session_attendances__session=room_pass.session).first()
+    audit.record(
+        "read",
+        actor=person,
+        record=room_pass.session,
+        patient=patient,
+        program_id=room_pass.session.program_id,
+        detail={"purpose": purpose, "as": room_pass.role},
+    )
+    return room_pass
+
+
+def sessions_for(user: User) -> QuerySet[Session]:
+    """Sessions whose room `user` may enter (the same rules as room_pass_for), for list pages."""
+    if user.program_id is None:
+        return Session.objects.none()
+    in_program = Session.objects.filter(program_id=user.program_id).exclude(status=SessionStatus.CANCELLED)
+    if user.role == Role.CLINICIAN:
+        return in_program.filter(clinicians=user)
+    if user.role == Role.PATIENT:
+        return in_program.filter(attendees__patient__user=user)
+    if user.role == Role.FAMILY:
+        consented = FamilyAccess.objects.filter(
+            family_member=user,
+            status=FamilyAccess.Status.ACTIVE,
+            may_see_family_sessions=True,
+            patient__session_attendances__session=OuterRef("pk"),
+        ).filter(_CONSENT_IN_FORCE)
+        return in_program.filter(kind="family", family_guests=user).filter(Exists(consented))
+    return Session.objects.none()
+
+
+def attendance_for_clinician(request: HttpRequest, attendance_id: int) -> Attendance:
+    """An attendance row of a session this clinician leads (for a correction); else Http404. Audited."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.CLINICIAN:
+        raise Http404
+    row = (
+        Attendance.objects.filter(pk=attendance_id, session__clinicians=person, session__program_id=person.program_pk)
+        .select_related("session", "patient")
+        .first()
+    )
+    if row is None:
+        raise Http404
+    audit.record("read", actor=person, record=row, patient=row.patient, detail={"purpose": "attendance-correction"})
+    return row
 
 
 REFERRAL_ROLES = (Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN)

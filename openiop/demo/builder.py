@@ -6,6 +6,7 @@ person. The same --patients and --seed always give the same program."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,6 +20,7 @@ from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, 
 from openiop.measures import demo as measures_demo
 from openiop.portal import demo as portal_demo
 from openiop.referrals import demo as referrals_demo
+from openiop.rooms.demo import build_rooms_demo
 from openiop.scheduling import demo as scheduling_demo
 from openiop.scheduling.models import Focus, GroupMembership, Population, TherapyGroup, Track
 from openiop.treatment import demo as treatment_demo
@@ -121,8 +123,16 @@ class DemoAlreadyLoaded(Exception):
     pass
 
 
-def build_demo_program(*, patients: int, seed: int, password: str, today: date | None = None) -> DemoSummary:
-    """Create the demo program in one transaction (all or nothing)."""
+def build_demo_program(
+    *,
+    patients: int,
+    seed: int,
+    password: str,
+    today: date | None = None,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> DemoSummary:
+    """Create the demo program in one transaction (all or nothing). `progress` is told each stage as it
+    starts (seed_demo prints a progress bar from it)."""
     if Program.objects.filter(slug=DEMO_PROGRAM_SLUG).exists():
         raise DemoAlreadyLoaded
     rng = random.Random(seed)
@@ -131,6 +141,7 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
     clinician_count = max(3, (patients + 11) // 12)
 
     with transaction.atomic():
+        progress("people and enrollments")
         program = Program.objects.create(name="Harborview Virtual IOP", slug=DEMO_PROGRAM_SLUG)
 
         def person(username: str, role: Role, first: str, last: str) -> User:
@@ -263,11 +274,19 @@ def build_demo_program(*, patients: int, seed: int, password: str, today: date |
             ],
             batch_size=2000,
         )
+        progress("measures")
         measures_demo.build(tracks=tracks, enrollments=enrollments, rng=rng, today=today)
+        progress("referrals")
         referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
+        progress("public page and portal")
         portal_demo.build(program, today)
+        progress("treatment plans and notes")
         treatment_demo.build(program=program, today=today, seed=seed)
+        progress("weekly schedule")
         scheduling_demo.populate(program, today=today, seed=seed)
+        progress("video rooms and attendance")
+        build_rooms_demo(program, rng, today)
+        progress("done")
         audit.record(
             "create",
             actor=None,

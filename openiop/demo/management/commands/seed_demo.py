@@ -30,8 +30,20 @@ class Command(BaseCommand):
         if patients < 1 or patients > 200_000:
             raise CommandError("--patients must be between 1 and 200000.")
         started = time.monotonic()
+        stages = ["people and enrollments", "measures", "referrals", "public page and portal",
+                  "treatment plans and notes", "weekly schedule", "video rooms and attendance", "done"]  # fmt: skip
+        width = 28
+
+        def progress(stage: str) -> None:
+            done = stages.index(stage) if stage in stages else 0
+            filled = width * done // (len(stages) - 1)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stderr.write(f"  [{bar}] {time.monotonic() - started:6.1f} s  {stage}")
+
         try:
-            summary = build_demo_program(patients=patients, seed=seed, password=settings.DEMO_PASSWORD)
+            summary = build_demo_program(
+                patients=patients, seed=seed, password=settings.DEMO_PASSWORD, progress=progress
+            )
         except DemoAlreadyLoaded:
             raise CommandError(
                 "The demo program is already loaded in this database. `make demo` starts from a fresh one."

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RoomsConfig(AppConfig):
+    name = "openiop.rooms"
+    label = "rooms"
+    verbose_name = "Session rooms"
