@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from openiop.intake.models import FamilyAccess
 from openiop.measures import services as measures
 from openiop.measures.models import MeasureSchedule
 from openiop.portal.models import CareMessage, FaqEntry, Modality, ProgramPage, TimeOfDay, TrackListing
@@ -57,7 +58,13 @@ def patient_pages(world: World) -> list[str]:
         reverse("treatment:my_check_in", args=[check_in.pk]),
         reverse("scheduling:my_sessions"),
         reverse("scheduling:calendar_settings"),
+        reverse("rooms:sessions"),
+        reverse("rooms:room", args=[open_room(world).pk]),  # open now: the camera check before joining
     ]
+
+
+def open_room(world: World) -> Session:
+    return Session.objects.get(family_guests=world.fay)
 
 
 def family_pages(world: World) -> list[str]:
@@ -65,6 +72,8 @@ def family_pages(world: World) -> list[str]:
         reverse("intake:family_home"),
         reverse("intake:family_patient", kwargs={"patient_id": world.pat.pk}),
         reverse("portal:settings"),
+        reverse("rooms:sessions"),
+        reverse("rooms:room", args=[open_room(world).pk]),
     ]
 
 
@@ -95,6 +104,15 @@ def program(world: World) -> World:
     plan_of(world, "pat")
     check_in_of(world, "pat")
     signed_note_for_pat(world)
+    # a family session starting in five minutes (its room is open), with Fay invited
+    FamilyAccess.objects.filter(patient=world.pat, family_member=world.fay).update(may_see_family_sessions=True)
+    starts = timezone.now() + timedelta(minutes=5)
+    session = Session.objects.create(
+        program=world.harborview, kind=SessionKind.FAMILY, starts_at=starts, ends_at=starts + timedelta(hours=1)
+    )
+    session.clinicians.add(world.carla)
+    session.family_guests.add(world.fay)
+    SessionAttendee.objects.create(session=session, patient=world.pat)
     return world
 
 
