@@ -80,7 +80,7 @@ def family_pages(world: World) -> list[str]:
 def signed_note_for_pat(world: World) -> None:
     session = make_session(world, world.carla, [world.pat], kind=SessionKind.INDIVIDUAL)
     note = treatment.start_note(world.carla, session)
-    fields = {"data": "Slept better.", "assessment": "Mood lifting.", "plan": "Keep the walks."}
+    fields: dict[str, object] = {"data": "Slept better.", "assessment": "Mood lifting.", "plan": "Keep the walks."}
     parts = {world.pat.pk: treatment.PartInput(risk="None noted.")}
     treatment.sign_note(world.carla, treatment.save_note(world.carla, note, fields=fields, parts=parts))
 
