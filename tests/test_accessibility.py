@@ -13,10 +13,16 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from openiop.intake.models import FamilyAccess
+from openiop.measures import services as measures
+from openiop.measures.models import MeasureSchedule
 from openiop.portal.models import CareMessage, FaqEntry, Modality, ProgramPage, TimeOfDay, TrackListing
 from openiop.scheduling.models import Session, SessionAttendee, SessionKind
+from openiop.treatment import services as treatment
+from openiop.treatment.models import CheckIn
 from tests.conftest import World
 from tests.test_browser import browser, sign_in  # noqa: F401  (the shared Chromium fixture)
+from tests.treatment_fixtures import check_in_of, make_session, plan_of
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +48,41 @@ def public_pages(world: World) -> list[str]:
 PATIENT_PAGES = ["portal:today", "portal:schedule", "portal:messages", "portal:settings", "intake:patient_today"]
 
 
+def patient_pages(world: World) -> list[str]:
+    """The portal pages, plus the measures, treatment and schedule pages patients now have."""
+    check_in = CheckIn.objects.get(discharge__enrollment__patient=world.pat)
+    return [
+        *(reverse(name) for name in PATIENT_PAGES),
+        reverse("measures:fill", kwargs={"slug": "phq9"}),
+        reverse("treatment:my_treatment"),
+        reverse("treatment:my_check_in", args=[check_in.pk]),
+        reverse("scheduling:my_sessions"),
+        reverse("scheduling:calendar_settings"),
+        reverse("rooms:sessions"),
+        reverse("rooms:room", args=[open_room(world).pk]),  # open now: the camera check before joining
+    ]
+
+
+def open_room(world: World) -> Session:
+    return Session.objects.get(family_guests=world.fay)
+
+
 def family_pages(world: World) -> list[str]:
     return [
         reverse("intake:family_home"),
         reverse("intake:family_patient", kwargs={"patient_id": world.pat.pk}),
         reverse("portal:settings"),
+        reverse("rooms:sessions"),
+        reverse("rooms:room", args=[open_room(world).pk]),
     ]
+
+
+def signed_note_for_pat(world: World) -> None:
+    session = make_session(world, world.carla, [world.pat], kind=SessionKind.INDIVIDUAL)
+    note = treatment.start_note(world.carla, session)
+    fields: dict[str, object] = {"data": "Slept better.", "assessment": "Mood lifting.", "plan": "Keep the walks."}
+    parts = {world.pat.pk: treatment.PartInput(risk="None noted.")}
+    treatment.sign_note(world.carla, treatment.save_note(world.carla, note, fields=fields, parts=parts))
 
 
 @pytest.fixture
@@ -64,6 +99,20 @@ def program(world: World) -> World:
         )
         SessionAttendee.objects.create(session=session, patient=world.pat)
     CareMessage.objects.create(patient=world.pat, author=world.carla, from_patient=False, body="Welcome!")
+    # a PHQ-9 due, a treatment plan to sign, a discharge summary with its check-in and a signed session note
+    MeasureSchedule.objects.create(track=world.track, questionnaire=measures.builtin_questionnaire("phq9"))
+    plan_of(world, "pat")
+    check_in_of(world, "pat")
+    signed_note_for_pat(world)
+    # a family session starting in five minutes (its room is open), with Fay invited
+    FamilyAccess.objects.filter(patient=world.pat, family_member=world.fay).update(may_see_family_sessions=True)
+    starts = timezone.now() + timedelta(minutes=5)
+    session = Session.objects.create(
+        program=world.harborview, kind=SessionKind.FAMILY, starts_at=starts, ends_at=starts + timedelta(hours=1)
+    )
+    session.clinicians.add(world.carla)
+    session.family_guests.add(world.fay)
+    SessionAttendee.objects.create(session=session, patient=world.pat)
     return world
 
 
@@ -110,8 +159,8 @@ def test_axe_finds_nothing_serious_on_public_patient_and_family_pages(
             problems += check(page, base + url, language)
         sign_in(page, base, "pat")
         page.wait_for_url(base + reverse("portal:today"))
-        for name in PATIENT_PAGES:
-            problems += check(page, base + reverse(name), language)
+        for url in patient_pages(program):
+            problems += check(page, base + url, language)
         page.context.close()
         page = new_page(browser, base, language)
         sign_in(page, base, "fay")
@@ -133,9 +182,9 @@ def test_text_zoomed_to_200_percent_still_fits(
     page = context.new_page()
     sign_in(page, live_server.url, "pat")
     page.wait_for_url(live_server.url + reverse("portal:today"))
-    for name in PATIENT_PAGES:
-        page.goto(live_server.url + reverse(name))
-        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, name
+    for url in patient_pages(program):
+        page.goto(live_server.url + url)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, url
     context.close()
 
 

@@ -48,7 +48,8 @@ class QuestionnaireForm(forms.Form):
             name = f"q{number}"
             self.names[item.link_id] = name
             self.fields[name] = _field_for(item)
-            if item.required:
+            if item.required and not isinstance(self.fields[name].widget, forms.RadioSelect):
+                # radio buttons: their fieldset (role radiogroup) carries aria-required
                 self.fields[name].widget.attrs["aria-required"] = "true"
         self.answers: dict[str, Any] = {}
 

@@ -66,6 +66,7 @@ def _fill(
         else:
             return response, None
     status = 400 if request.method == "POST" else 200
+    language = str(questionnaire.resource.get("language") or "en").lower()
     context = {
         "patient": patient,
         "questionnaire": questionnaire,
@@ -73,6 +74,9 @@ def _fill(
         "form": form,
         "nodes": tree(form),
         "by_staff": by_staff,
+        "questionnaire_lang": language,
+        # validated translations are separate instruments; this one is only in its own language
+        "languages": [language, language.split("-")[0]],
     }
     return None, render(request, "measures/fill.html", context, status=status)
 

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -103,7 +103,7 @@ def publish(request: HttpRequest, plan_id: int) -> HttpResponse:
     except services.ScheduleError as error:
         messages.error(request, str(error))
         return render(request, "scheduling/publish_refused.html", {"plan": plan, "error": str(error)}, status=409)
-    messages.success(request, _t("Published: %(n)d sessions created.") % {"n": created})
+    messages.success(request, gettext("Published: %(n)d sessions created.") % {"n": created})
     return redirect("scheduling:plan_detail", plan_id=plan.pk)
 
 
@@ -160,7 +160,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
             new_url = request.build_absolute_uri(reverse("scheduling:calendar_feed", kwargs={"token": token}))
         elif action == "revoke":
             services.revoke_feed(actor=person)
-            messages.success(request, _t("Your calendar link no longer works."))
+            messages.success(request, gettext("Your calendar link no longer works."))
             return redirect("scheduling:calendar_settings")
         else:
             return render(request, "scheduling/calendar_settings.html", {"active": False, "bad": True}, status=400)
@@ -222,7 +222,7 @@ def patient_availability(request: HttpRequest, patient_id: int) -> HttpResponse:
                 family_sessions=form.cleaned_data["family_sessions"],
                 required_hours=form.cleaned_data["required_hours"],
             )
-            messages.success(request, _t("Saved. The next plan you build uses it."))
+            messages.success(request, gettext("Saved. The next plan you build uses it."))
             return redirect("scheduling:patient_availability", patient_id=patient.pk)
         status = 400
     return render(request, "scheduling/availability.html", {"form": form, "patient": patient}, status=status)
