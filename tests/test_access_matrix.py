@@ -461,6 +461,7 @@ MATRIX: dict[str, Rule] = {
     ),
     "reports:dashboard": Rule(roles=frozenset({"director"})),
     "reports:outcomes": Rule(roles=frozenset({"director"})),
+    "reports:care_list": Rule(roles=frozenset({"director"}), success=400),  # no metric: a clear 400
     "reports:billing": Rule(roles=frozenset({"director"})),
     "reports:billing_csv": Rule(roles=frozenset({"director"}), success=400),  # no payer chosen: a clear 400
     "reports:outcomes_csv": Rule(roles=frozenset({"director"})),

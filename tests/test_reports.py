@@ -152,3 +152,68 @@ def test_drilldown_refuses_another_programs_track(world: World, client_for) -> N
     response = client_for(world.dora).get(reverse("reports:drilldown"), {"metric": "census", "census_track": other.pk})
     assert response.status_code == 400
     assert not AuditEntry.objects.filter(detail__purpose="dashboard-drilldown").exists()
+
+
+def test_waitlist_attendance_dose_and_overdue_notes_equal_an_independent_count(world: World, client_for) -> None:
+    from datetime import datetime
+
+    from openiop.referrals.models import Referral
+    from openiop.rooms.models import Attendance
+    from openiop.scheduling.models import Session, SessionKind
+    from openiop.treatment.models import Note
+
+    today = timezone.localdate()
+    for n, (days_ago, status) in enumerate(((3, "new"), (10, "screening"), (20, "consented"), (5, "enrolled"))):
+        referral = Referral.objects.create(
+            program=world.harborview, reference=f"R-T{n}", source="self", given_name="A", family_name="B",
+            date_of_birth=date(1990, 1, 1), concerns="x", status=status,
+        )  # fmt: skip
+        Referral.objects.filter(pk=referral.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    sessions = []
+    for day, hours in ((0, 3), (2, 3), (4, 3)):  # three 3-hour groups last week
+        start = timezone.make_aware(
+            datetime.combine(last_monday + timedelta(days=day), datetime.min.time())
+        ) + timedelta(hours=18)
+        sessions.append(
+            Session.objects.create(
+                program=world.harborview,
+                kind=SessionKind.GROUP,
+                starts_at=start,
+                ends_at=start + timedelta(hours=hours),
+            )
+        )
+    now = timezone.now()
+    marks = {  # Pat attends all three (9 h: at dose); Quinn attends one and misses two (3 h: below)
+        world.pat: ["attended", "late", "attended"],
+        world.quinn: ["attended", "absent", "absent"],
+    }
+    for patient, statuses in marks.items():
+        for session, status in zip(sessions, statuses, strict=True):
+            seconds = 0 if status == "absent" else 3 * 3600
+            Attendance.objects.create(
+                session=session, patient=patient, seconds_present=seconds, computed_seconds=seconds,
+                status=status, computed_status=status, computed_at=now,
+            )  # fmt: skip
+    Note.objects.create(session=sessions[0], kind="group", author=world.carla, status="signed")
+    Note.objects.create(session=sessions[1], kind="group", author=world.carla, status="draft")
+
+    dora = client_for(world.dora)
+    page = dora.get(reverse("reports:dashboard"))
+    context = page.context
+    assert context["waitlist"].waiting == 3 and context["waitlist"].median_days == 10
+    assert context["waitlist"].longest_days == 20
+    assert context["attendance_rate"] == round(100 * 4 / 6, 1)
+    assert (context["dose_at"], context["dose_total"]) == (1, 2) and context["dose_percent"] == 50.0
+    assert context["overdue_notes"] == 2  # the draft and the one with no note; the signed one is done
+    care = reverse("reports:care_list")
+    below = dora.get(care, {"metric": "below-dose"})
+    assert [row.enrollment.patient for row in below.context["below"]] == [world.quinn]
+    assert AuditEntry.objects.filter(actor=world.dora, patient=world.quinn, detail__purpose="dashboard-dose").exists()
+    missed = dora.get(care, {"metric": "absences", "week": last_monday.isoformat()})
+    assert [(row.patient, row.status) for row in missed.context["absences"]] == [(world.quinn, "absent")] * 2
+    waiting = dora.get(care, {"metric": "waitlist"})
+    assert [r.reference for r, _days in waiting.context["referrals"]] == ["R-T2", "R-T1", "R-T0"]
+    notes = dora.get(care, {"metric": "overdue-notes"})
+    assert {s.pk for s in notes.context["sessions"]} == {sessions[1].pk, sessions[2].pk}
+    assert dora.get(care, {"metric": "nonsense"}).status_code == 400

@@ -43,3 +43,15 @@ class DrillDownForm(DashboardFilterForm):
     )
     week = forms.DateField(required=False)
     day = forms.DateField(required=False)
+
+
+class CareListForm(DashboardFilterForm):
+    metric = forms.ChoiceField(
+        choices=[
+            ("waitlist", "waitlist"),
+            ("absences", "absences"),
+            ("below-dose", "below-dose"),
+            ("overdue-notes", "overdue-notes"),
+        ]
+    )
+    week = forms.DateField(required=False)

@@ -5,8 +5,9 @@ view (directors only). Weeks start on Monday."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -17,11 +18,11 @@ from openiop.intake.models import Enrollment, EnrollmentStatus
 from openiop.measures import conf as measures_conf
 from openiop.measures import scoring
 from openiop.measures.models import MeasureResponse
-from openiop.referrals.models import Referral
+from openiop.referrals.models import OPEN_STATUSES, Referral
 from openiop.reports import billing, outcomes
 from openiop.rooms.models import Attendance, AttendanceStatus
 from openiop.safety.models import AlertStatus, SafetyAlert
-from openiop.scheduling.models import Track
+from openiop.scheduling.models import Session, SessionStatus, Track
 from openiop.treatment.models import DischargeReason, DischargeSummary, NoteStatus
 
 
@@ -232,3 +233,90 @@ def billed_days(program: Program, filters: Filters) -> list[billing.BilledDay]:
             )
         )
     return sorted(out, key=lambda b: (b.day.payer, b.day.record_number, b.day.day))
+
+
+# --- waitlist, attendance, dose, notes ---------------------------------------------------------------------------
+
+PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE, AttendanceStatus.PARTIAL)
+
+
+@dataclass(frozen=True)
+class Waitlist:
+    waiting: int
+    median_days: float | None
+    longest_days: int | None
+
+
+def open_referrals(program: Program) -> QuerySet[Referral]:
+    return Referral.objects.filter(program=program, status__in=OPEN_STATUSES).order_by("created_at", "pk")
+
+
+def waitlist(program: Program, day: date) -> Waitlist:
+    days = [
+        (day - timezone.localtime(created).date()).days
+        for created in open_referrals(program).values_list("created_at", flat=True)
+    ]
+    return Waitlist(len(days), statistics.median(days) if days else None, max(days) if days else None)
+
+
+def attendance_rows(program: Program, filters: Filters) -> QuerySet[Attendance]:
+    rows = Attendance.objects.filter(
+        session__program=program, session__starts_at__date__range=(filters.start, filters.end)
+    ).exclude(status=AttendanceStatus.ENTERED_IN_ERROR)
+    if filters.track is not None:
+        rows = rows.filter(patient__enrollments__track=filters.track).distinct()
+    return rows
+
+
+def attendance_per_week(program: Program, filters: Filters) -> list[tuple[date, int, int]]:
+    """(week, present, expected) per week: present = attended, late or partial."""
+    counts: dict[date, list[int]] = {}
+    for starts_at, status in attendance_rows(program, filters).values_list("session__starts_at", "status"):
+        week = week_start(timezone.localtime(starts_at).date())
+        entry = counts.setdefault(week, [0, 0])
+        entry[0] += status in PRESENT
+        entry[1] += 1
+    return [(week, counts.get(week, [0, 0])[0], counts.get(week, [0, 0])[1]) for week in weeks(filters)]
+
+
+@dataclass(frozen=True)
+class DoseRow:
+    enrollment: Enrollment
+    hours: float
+    required: int
+
+
+def dose_last_week(program: Program, filters: Filters) -> tuple[date, list[DoseRow]]:
+    """Patients in treatment for the whole last full week up to `filters.end`, with the hours they attended."""
+    monday = week_start(filters.end) - timedelta(weeks=1)
+    sunday = monday + timedelta(days=6)
+    enrollments = list(
+        filters.enrollments(program)
+        .filter(in_treatment_on(monday) & in_treatment_on(sunday))
+        .select_related("patient", "track")
+    )
+    seconds: dict[int, int] = {}
+    attended = Attendance.objects.filter(
+        patient__in=[e.patient_id for e in enrollments],
+        status__in=PRESENT,
+        session__starts_at__date__range=(monday, sunday),
+    ).values_list("patient_id", "seconds_present")
+    for patient_id, present in attended:
+        seconds[patient_id] = seconds.get(patient_id, 0) + present
+    rows = []
+    for enrollment in enrollments:
+        adolescent = enrollment.track.population == "adolescent"
+        required = settings.IOP_MIN_HOURS_ADOLESCENT if adolescent else settings.IOP_MIN_HOURS_ADULT
+        rows.append(DoseRow(enrollment, round(seconds.get(enrollment.patient_id, 0) / 3600, 1), required))
+    return monday, rows
+
+
+def overdue_notes(program: Program, now: datetime | None = None) -> QuerySet[Session]:
+    """Sessions that ended more than NOTE_SIGN_HOURS ago and were not cancelled, without a signed note."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.NOTE_SIGN_HOURS)
+    return (
+        Session.objects.filter(program=program, ends_at__lt=cutoff)
+        .exclude(status=SessionStatus.CANCELLED)
+        .exclude(note__status=NoteStatus.SIGNED)
+        .order_by("starts_at", "pk")
+    )

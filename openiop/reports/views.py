@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from openiop.accounts.decorators import acting_person, role_required
-from openiop.accounts.models import Role
+from openiop.accounts.models import Program, Role
 from openiop.audit import services as audit
 from openiop.intake.models import Patient
 from openiop.reports import billing, charts, export, metrics
-from openiop.reports.forms import DashboardFilterForm, DrillDownForm
+from openiop.reports.forms import CareListForm, DashboardFilterForm, DrillDownForm
 
 
 def _svg(markup: str) -> SafeString:
@@ -104,7 +104,96 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "discharges": flows["discharges"] | {"chart": _svg(str(flows["discharges"]["chart"]))},
         "open_alerts": metrics.open_alerts(program).count(),
     }
+    context |= _care_figures(program, filters)
     return render(request, "reports/dashboard.html", context)
+
+
+def _care_figures(program: Program, filters: metrics.Filters) -> dict[str, object]:
+    """Waitlist, attendance, weekly dose and overdue notes for the dashboard."""
+    care = reverse("reports:care_list")
+    series = metrics.attendance_per_week(program, filters)
+    present = sum(p for _w, p, _e in series)
+    expected = sum(e for _w, _p, e in series)
+    attendance_chart = charts.bar_chart(
+        [
+            charts.Bar(
+                label=formats.date_format(week, "M j"),
+                value=round(100 * p / e) if e else 0,
+                href=care + _query(filters, metric="absences", week=week.isoformat()),
+                description=_("Week of %(week)s: %(p)s of %(e)s expected attendances")
+                % {"week": formats.date_format(week), "p": p, "e": e},
+            )
+            for week, p, e in series
+        ],
+        title=_("Attendance rate per week"),
+        description=_("Share of expected attendances that were attended (on time, late or in part), per week."),
+        unit="%",
+    )
+    monday, dose_rows = metrics.dose_last_week(program, filters)
+    at_dose = sum(1 for row in dose_rows if row.hours >= row.required)
+    waiting = metrics.waitlist(program, filters.end)
+    return {
+        "waitlist": waiting,
+        "attendance_rate": round(100 * present / expected, 1) if expected else None,
+        "attendance_chart": _svg(attendance_chart),
+        "dose_week": monday,
+        "dose_total": len(dose_rows),
+        "dose_at": at_dose,
+        "dose_percent": round(100 * at_dose / len(dose_rows), 1) if dose_rows else None,
+        "overdue_notes": metrics.overdue_notes(program).count(),
+        "care_query": _query(filters),
+    }
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def care_list(request: HttpRequest) -> HttpResponse:
+    """The lists behind the waitlist, attendance, weekly-dose and overdue-notes figures."""
+    director = acting_person(request)
+    program = director.program
+    assert program is not None
+    form = CareListForm(program, request.GET)
+    if not form.is_valid():
+        return render(request, "reports/care_list.html", {"form": form}, status=400)
+    filters = _filters(form)
+    metric = form.cleaned_data["metric"]
+    context: dict[str, object] = {
+        "form": form,
+        "metric": metric,
+        "back": reverse("reports:dashboard") + _query(filters),
+    }
+    if metric == "waitlist":
+        referrals = list(metrics.open_referrals(program)[:500])
+        today = timezone.localdate()
+        context["referrals"] = [(r, (today - timezone.localtime(r.created_at).date()).days) for r in referrals]
+        context["heading"] = _("Waiting list")
+        audit.record(
+            "read",
+            actor=director,
+            record_type="referrals.referral",
+            detail={"purpose": "dashboard-waitlist", "references": [r.reference for r in referrals][:100]},
+        )
+    elif metric == "absences":
+        week = metrics.week_start(form.cleaned_data.get("week") or filters.end)
+        rows = metrics.attendance_rows(program, metrics.Filters(week, week + timedelta(days=6), filters.track))
+        listed = list(
+            rows.exclude(status__in=metrics.PRESENT)
+            .select_related("patient", "session")
+            .order_by("session__starts_at", "pk")[:500]
+        )
+        context["absences"] = listed
+        context["heading"] = _("Missed sessions in the week of %(week)s") % {"week": formats.date_format(week)}
+        audit.record_reads_of_list(director, [row.patient for row in listed], purpose="dashboard-absences")
+    elif metric == "below-dose":
+        monday, dose_rows = metrics.dose_last_week(program, filters)
+        below = sorted((row for row in dose_rows if row.hours < row.required), key=lambda row: row.hours)
+        context["below"] = below
+        context["heading"] = _("Below the weekly dose in the week of %(week)s") % {"week": formats.date_format(monday)}
+        audit.record_reads_of_list(director, [row.enrollment.patient for row in below], purpose="dashboard-dose")
+    else:
+        context["sessions"] = list(metrics.overdue_notes(program).prefetch_related("clinicians")[:500])
+        context["heading"] = _("Sessions without a signed note")
+    return render(request, "reports/care_list.html", context)
 
 
 @role_required(Role.DIRECTOR)
