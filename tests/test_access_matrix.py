@@ -375,6 +375,13 @@ MATRIX: dict[str, Rule] = {
         own=lambda w, role: {"session_id": room_session(w).pk},
         others=(lambda w, role: {"session_id": someone_elses_session(w).pk},),
     ),
+    "rooms:chat_to_note": Rule(  # no transcript: a clear 400; saving is tested in test_cross_wiring
+        roles=frozenset({"clinician"}),
+        method="post",
+        own=lambda w, role: {"session_id": room_session(w).pk},
+        others=(lambda w, role: {"session_id": someone_elses_session(w).pk},),
+        success=400,
+    ),
     "rooms:finish": Rule(
         roles=frozenset({"clinician"}),
         method="post",

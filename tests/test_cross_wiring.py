@@ -44,3 +44,30 @@ def test_the_counseling_notes_consent_signed_at_intake_governs_counseling_notes(
     consent = SignedConsent.objects.get(patient=patient, document__kind="counseling-notes")
     referrals.revoke_consent(world.ivan, consent, "Patient asked in writing to stop sharing these notes.")
     assert secret not in carla.get(record).content.decode()  # revoked: hidden on the very next request
+
+
+def test_the_clinician_keeps_the_room_chat_in_the_session_note(world: World, client_for) -> None:
+    from openiop.audit.models import AuditEntry
+    from openiop.treatment.models import Note
+
+    session = make_session(world, world.carla, [world.pat], kind=SessionKind.INDIVIDUAL)
+    url = reverse("rooms:chat_to_note", args=[session.pk])
+    carla = client_for(world.carla)
+    assert carla.post(url, {"transcript": "   \n "}).status_code == 400  # nothing to save, nothing stored
+    assert not Note.objects.filter(session=session).exists()
+    saved = carla.post(url, {"transcript": "Pat: can we go over the plan?\nCarla Testperson: yes, after the break"})
+    assert saved.status_code == 200 and saved.json()["ok"]
+    note = Note.objects.get(session=session)
+    assert note.status == "draft" and "Pat: can we go over the plan?" in note.data
+    assert "Chat from the session room, saved by Carla Testperson" in note.data
+    assert AuditEntry.objects.filter(
+        record_type="treatment.note", record_id=str(note.pk), detail__chat_saved__gt=0
+    ).exists()
+    # Others cannot; a signed note is never changed.
+    assert client_for(world.pat_user).post(url, {"transcript": "x"}).status_code == 404
+    assert client_for(world.cole).post(url, {"transcript": "x"}).status_code == 404
+    Note.objects.filter(pk=note.pk).update(status="signed")
+    refused = carla.post(url, {"transcript": "later line"})
+    assert refused.status_code == 400 and "addendum" in refused.json()["message"]
+    note.refresh_from_db()
+    assert "later line" not in note.data

@@ -216,6 +216,14 @@ def test_three_person_family_mesh(transactional_db, world: World, server: Daphne
     fay.fill("#chat-text", "hello from Fay")
     fay.press("#chat-text", "Enter")
     expect(pat.locator("#chat-log")).to_contain_text("hello from Fay")
+    # Only the clinician can keep the chat, and it goes into the session's draft note.
+    assert pat.locator("#chat-save-form").count() == 0 and fay.locator("#chat-save-form").count() == 0
+    expect(carla.locator("#chat-log")).to_contain_text("hello from Fay")
+    carla.click("#chat-save-form button")
+    expect(carla.locator("#chat-save-result")).to_contain_text("Chat saved")
+    from openiop.treatment.models import Note
+
+    assert "hello from Fay" in Note.objects.get(session=session).data
     carla.click("#btn-mute-all")
     expect(pat.locator("#btn-mute")).to_have_attribute("aria-pressed", "true")
     expect(fay.locator("#btn-mute")).to_have_attribute("aria-pressed", "true")

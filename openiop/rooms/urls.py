@@ -11,5 +11,6 @@ urlpatterns = [
     path("<id:session_id>/safety-check/", views.safety_check, name="safety_check"),
     path("<id:session_id>/attendance/", views.attendance, name="attendance"),
     path("<id:session_id>/finish/", views.finish, name="finish"),
+    path("<id:session_id>/chat-to-note/", views.chat_to_note, name="chat_to_note"),
     path("attendance/<id:attendance_id>/correct/", views.correct, name="correct"),
 ]

@@ -24,6 +24,7 @@ from openiop.rooms import services
 from openiop.rooms.forms import CorrectionForm, NewSessionForm, SafetyCheckForm
 from openiop.rooms.models import Attendance
 from openiop.scheduling.models import SessionStatus
+from openiop.treatment import services as treatment_services
 
 ROOM_ROLES = (Role.CLINICIAN, Role.PATIENT, Role.FAMILY)
 
@@ -174,6 +175,24 @@ def finish(request: HttpRequest, session_id: int) -> HttpResponse:
         services.finish_session(session, acting_person(request))
         messages.success(request, _("Session ended. Attendance below comes from who was in the room."))
     return redirect("rooms:attendance", session_id=session.pk)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def chat_to_note(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Keep the room's chat in the session's draft note (the chat is otherwise never stored)."""
+    session = _clinician_session(request, session_id, "chat-to-note")
+    try:
+        treatment_services.add_chat_to_note(acting_person(request), session, request.POST.get("transcript", ""))
+    except ServiceError as error:
+        return JsonResponse({"ok": False, "message": str(error)}, status=400)
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": _("Chat saved to the session note."),
+            "note_url": reverse("treatment:session_note", args=[session.pk]),
+        }
+    )
 
 
 @role_required(Role.CLINICIAN)

@@ -289,6 +289,35 @@ class PartInput:
     risk: str = ""
 
 
+CHAT_MAX = 20_000
+
+
+def add_chat_to_note(clinician: User, session: Session, transcript: str) -> Note:
+    """The clinician keeps the room's chat: appended to the session's draft note (started if need be), in
+    the shared observations of a group note or the data of a DAP note. A signed note is not changed."""
+    transcript = "\n".join(line.rstrip() for line in transcript.strip().splitlines() if line.strip())
+    if not transcript:
+        raise ServiceError(_("There is no chat to save."))
+    if len(transcript) > CHAT_MAX:
+        raise ServiceError(_("The chat is too long to save (at most %(n)s characters).") % {"n": CHAT_MAX})
+    with transaction.atomic():
+        start_note(clinician, session)
+        note = Note.objects.select_for_update().get(session=session)
+        if note.status != NoteStatus.DRAFT:
+            raise ServiceError(_("The note is already signed: add the chat as an addendum instead."))
+        heading = _("Chat from the session room, saved by %(name)s at %(time)s:") % {
+            "name": clinician.display_name,
+            "time": timezone.localtime().strftime("%H:%M"),
+        }
+        field = "observations" if note.kind == SessionKind.GROUP else "data"
+        current = getattr(note, field)
+        setattr(note, field, f"{current}\n\n{heading}\n{transcript}".strip())
+        note.updated_at = timezone.now()
+        note.save(update_fields=[field, "updated_at"])
+        audit.record("update", actor=clinician, record=note, detail={"chat_saved": len(transcript)})
+    return note
+
+
 def save_note(
     clinician: User,
     note: Note,

@@ -494,6 +494,17 @@ function addChat(name, text) {
   $("#chat-log").append(li);
 }
 
+const chatSave = document.querySelector("#chat-save-form");
+if (chatSave) {
+  chatSave.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("#chat-transcript").value = [...document.querySelectorAll("#chat-log li")].map((li) => li.textContent).join("\n");
+    const answer = await fetch(chatSave.action, { method: "POST", body: new FormData(chatSave), credentials: "same-origin" });
+    const body = await answer.json().catch(() => ({ message: String(answer.status) }));
+    $("#chat-save-result").textContent = body.message;
+  });
+}
+
 $("#chat-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = $("#chat-text");
