@@ -442,6 +442,7 @@ MATRIX: dict[str, Rule] = {
         others=(measure_done(lambda w: w.quinn),),
         audits_patient=True,
     ),
+    "measures:my_progress": Rule(roles=frozenset({"patient"}), audits_patient=True),
     "measures:caseload": Rule(roles=frozenset({"director", "clinician"})),
     "measures:import": Rule(roles=frozenset({"director"})),
     "measures:schedules": Rule(roles=frozenset({"director"})),

@@ -45,7 +45,14 @@ def public_pages(world: World) -> list[str]:
     ]
 
 
-PATIENT_PAGES = ["portal:today", "portal:schedule", "portal:messages", "portal:settings", "intake:patient_today"]
+PATIENT_PAGES = [
+    "portal:today",
+    "portal:schedule",
+    "portal:messages",
+    "portal:settings",
+    "intake:patient_today",
+    "measures:my_progress",
+]
 
 
 def patient_pages(world: World) -> list[str]:

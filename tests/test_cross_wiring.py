@@ -71,3 +71,26 @@ def test_the_clinician_keeps_the_room_chat_in_the_session_note(world: World, cli
     assert refused.status_code == 400 and "addendum" in refused.json()["message"]
     note.refresh_from_db()
     assert "later line" not in note.data
+
+
+def test_a_patient_sees_their_own_progress_in_plain_words(world: World, client_for) -> None:
+    from openiop.audit.models import AuditEntry
+    from openiop.measures import services as measures
+
+    phq9 = measures.builtin_questionnaire("phq9")
+    options = phq9.parsed().by_link_id()
+    for patient, series in ((world.pat, ([3, 3, 3, 3, 3, 2, 2, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1, 0])),
+                            (world.quinn, ([2] * 8 + [0],))):  # fmt: skip
+        for values in series:
+            measures.submit_response(
+                questionnaire=phq9, patient=patient, actor=world.carla,
+                answers={str(n): options[str(n)].options[v] for n, v in enumerate(values, start=1)},
+            )  # fmt: skip
+    page = client_for(world.pat_user).get(reverse("measures:my_progress"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Your first score was 20; your latest is 8." in body and "That is a real improvement." in body
+    assert ">16<" not in body  # Quinn's score is not on Pat's page
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry is not None and entry.patient == world.pat and entry.detail["purpose"] == "my-progress"
+    assert client_for(world.carla).get(reverse("measures:my_progress")).status_code == 404

@@ -42,6 +42,7 @@ PEOPLE_FACING = [
     "measures/patient_*.html",
     "measures/fill*.html",
     "measures/done.html",
+    "measures/my_progress.html",
     "treatment/my_treatment.html",
     "treatment/check_in.html",
     "scheduling/my_sessions.html",

@@ -6,6 +6,7 @@ app_name = "measures"
 urlpatterns = [
     path("me/measures/<slug:slug>/", views.fill, name="fill"),
     path("me/measures/done/<id:response_id>/", views.done, name="done"),
+    path("me/progress/", views.my_progress, name="my_progress"),
     path("patients/<id:patient_id>/measures/", views.trajectories, name="trajectories"),
     path("patients/<id:patient_id>/measures/<slug:slug>/administer/", views.administer, name="administer"),
     path(

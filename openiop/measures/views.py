@@ -94,6 +94,22 @@ def fill(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required(Role.PATIENT)
 @require_GET
+def my_progress(request: HttpRequest) -> HttpResponse:
+    """The patient's own check-in scores over time, in plain words (no item-level detail)."""
+    patient = _own_patient(request, "my-progress")
+    items = []
+    for trajectory in queries.trajectories(patient):
+        scored = [p for p in trajectory.points if p.total is not None]
+        start = timezone.localdate(scored[0].authored_at) if scored else None
+        weeks = [((timezone.localdate(p.authored_at) - start).days // 7 + 1) if start else 1 for p in scored]
+        baseline = trajectory.baseline.total if trajectory.baseline else None
+        svg = chart.build(trajectory.instrument, weeks, [p.total for p in scored if p.total is not None], baseline)
+        items.append({"trajectory": trajectory, "chart": svg, "scored": scored})
+    return render(request, "measures/my_progress.html", {"patient": patient, "items": items})
+
+
+@role_required(Role.PATIENT)
+@require_GET
 def done(request: HttpRequest, response_id: int) -> HttpResponse:
     patient = _own_patient(request, "measure-done")
     response = MeasureResponse.objects.filter(pk=response_id, patient=patient).select_related("questionnaire").first()
