@@ -65,7 +65,7 @@ def database_url(ns: Namespace, django_db_setup: None) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: stopped before the test database is flushed, so it never holds a lock then
 def server(ns: Namespace, janus_server: Janus, database_url: str) -> Iterator[Daphne]:
     daphne = Daphne(ns, {"DATABASE_URL": database_url, **janus_server.env, "OPENIOP_ROOM_MESH_MAX": "4"})
     yield daphne
