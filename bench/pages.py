@@ -13,6 +13,7 @@ postgres://postgres@127.0.0.1:5432)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import socket
@@ -56,8 +57,14 @@ def env_for(database_url: str) -> dict[str, str]:
     }
 
 
+def schema_fingerprint() -> str:
+    """Changes whenever a migration is added: a database built before that is rebuilt."""
+    names = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "openiop").glob("*/migrations/0*.py"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
 def prepare(database_url: str, size: int, marker: Path, rebuild: bool) -> None:
-    if marker.exists() and not rebuild:
+    if marker.exists() and marker.read_text() == schema_fingerprint() and not rebuild:
         return
     env = env_for(database_url)
     if database_url.startswith("sqlite"):
@@ -82,7 +89,7 @@ def prepare(database_url: str, size: int, marker: Path, rebuild: bool) -> None:
     )
     print(f"  built {size} patients in {time.perf_counter() - started:.1f} s", flush=True)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("ok")
+    marker.write_text(schema_fingerprint())
 
 
 def sign_in(base: str, username: str) -> httpx.Client:
