@@ -110,13 +110,12 @@ def hammer(clients: list[httpx.Client], url: str, seconds: float) -> Result:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    stop = time.perf_counter() + seconds
 
     def worker(client: httpx.Client) -> None:
         nonlocal errors
         mine: list[float] = []
         failed = 0
-        while time.perf_counter() < stop:
+        while not mine or time.perf_counter() < stop:
             began = time.perf_counter()
             response = client.get(url)
             mine.append(time.perf_counter() - began)
@@ -127,6 +126,7 @@ def hammer(clients: list[httpx.Client], url: str, seconds: float) -> Result:
 
     for client in clients:  # warm up: templates, connections
         client.get(url)
+    stop = time.perf_counter() + seconds  # every worker makes at least one timed request
     threads = [threading.Thread(target=worker, args=(client,)) for client in clients]
     began = time.perf_counter()
     for thread in threads:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from openiop.accounts.models import Program
@@ -269,13 +269,19 @@ def attendance_rows(program: Program, filters: Filters) -> QuerySet[Attendance]:
 
 
 def attendance_per_week(program: Program, filters: Filters) -> list[tuple[date, int, int]]:
-    """(week, present, expected) per week: present = attended, late or partial."""
+    """(week, present, expected) per week: present = attended, late or partial. Counted per session start
+    time in the database, folded into local weeks here."""
+    per_start = (
+        attendance_rows(program, filters)
+        .values("session__starts_at")
+        .annotate(present=Count("pk", filter=Q(status__in=PRESENT)), expected=Count("pk"))
+        .order_by()
+    )
     counts: dict[date, list[int]] = {}
-    for starts_at, status in attendance_rows(program, filters).values_list("session__starts_at", "status"):
-        week = week_start(timezone.localtime(starts_at).date())
-        entry = counts.setdefault(week, [0, 0])
-        entry[0] += status in PRESENT
-        entry[1] += 1
+    for row in per_start:  # one row per distinct start time: sessions share their slots
+        entry = counts.setdefault(week_start(timezone.localtime(row["session__starts_at"]).date()), [0, 0])
+        entry[0] += row["present"]
+        entry[1] += row["expected"]
     return [(week, counts.get(week, [0, 0])[0], counts.get(week, [0, 0])[1]) for week in weeks(filters)]
 
 
@@ -288,8 +294,7 @@ class DoseRow:
 
 def dose_last_week(program: Program, filters: Filters) -> tuple[date, list[DoseRow]]:
     """Patients in treatment for the whole last full week up to `filters.end`, with the hours they attended."""
-    monday = week_start(filters.end) - timedelta(weeks=1)
-    sunday = monday + timedelta(days=6)
+    monday, sunday = _last_full_week(filters)
     enrollments = list(
         filters.enrollments(program)
         .filter(in_treatment_on(monday) & in_treatment_on(sunday))
@@ -309,6 +314,37 @@ def dose_last_week(program: Program, filters: Filters) -> tuple[date, list[DoseR
         required = settings.IOP_MIN_HOURS_ADOLESCENT if adolescent else settings.IOP_MIN_HOURS_ADULT
         rows.append(DoseRow(enrollment, round(seconds.get(enrollment.patient_id, 0) / 3600, 1), required))
     return monday, rows
+
+
+def _last_full_week(filters: Filters) -> tuple[date, date]:
+    monday = week_start(filters.end) - timedelta(weeks=1)
+    return monday, monday + timedelta(days=6)
+
+
+def dose_counts(program: Program, filters: Filters) -> tuple[date, int, int]:
+    """(monday, in treatment all that week, of whom attended their weekly minimum): two grouped queries."""
+    monday, sunday = _last_full_week(filters)
+    seconds = dict(
+        Attendance.objects.filter(
+            session__program=program, status__in=PRESENT, session__starts_at__date__range=(monday, sunday)
+        )
+        .values("patient_id")
+        .annotate(total=Sum("seconds_present"))
+        .order_by()
+        .values_list("patient_id", "total")
+    )
+    rows = (
+        filters.enrollments(program)
+        .filter(in_treatment_on(monday) & in_treatment_on(sunday))
+        .values_list("patient_id", "track__population")
+        .distinct()
+    )
+    total = at_dose = 0
+    for patient_id, population in rows:
+        hours = settings.IOP_MIN_HOURS_ADOLESCENT if population == "adolescent" else settings.IOP_MIN_HOURS_ADULT
+        total += 1
+        at_dose += (seconds.get(patient_id) or 0) >= hours * 3600
+    return monday, total, at_dose
 
 
 def overdue_notes(program: Program, now: datetime | None = None) -> QuerySet[Session]:

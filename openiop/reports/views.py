@@ -129,17 +129,16 @@ def _care_figures(program: Program, filters: metrics.Filters) -> dict[str, objec
         description=_("Share of expected attendances that were attended (on time, late or in part), per week."),
         unit="%",
     )
-    monday, dose_rows = metrics.dose_last_week(program, filters)
-    at_dose = sum(1 for row in dose_rows if row.hours >= row.required)
+    monday, dose_total, at_dose = metrics.dose_counts(program, filters)
     waiting = metrics.waitlist(program, filters.end)
     return {
         "waitlist": waiting,
         "attendance_rate": round(100 * present / expected, 1) if expected else None,
         "attendance_chart": _svg(attendance_chart),
         "dose_week": monday,
-        "dose_total": len(dose_rows),
+        "dose_total": dose_total,
         "dose_at": at_dose,
-        "dose_percent": round(100 * at_dose / len(dose_rows), 1) if dose_rows else None,
+        "dose_percent": round(100 * at_dose / dose_total, 1) if dose_total else None,
         "overdue_notes": metrics.overdue_notes(program).count(),
         "care_query": _query(filters),
     }
