@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -271,9 +272,10 @@ def outcome_report(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.DIRECTOR)
-@require_GET
-def outcome_csv(request: HttpRequest) -> HttpResponse:
+def _outcome_file(
+    request: HttpRequest, build: Callable[[metrics.OutcomeReport, str], str | bytes], content_type: str, filename: str
+) -> HttpResponse:
+    """The outcome report as a download; bad filters get a plain-text 400 with the reason."""
     report, form, program_name = _outcome(request)
     if report is None:
         return HttpResponse(
@@ -281,24 +283,21 @@ def outcome_csv(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    response = HttpResponse(export.to_csv(report, program_name), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
+    response = HttpResponse(build(report, program_name), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def outcome_csv(request: HttpRequest) -> HttpResponse:
+    return _outcome_file(request, export.to_csv, "text/csv; charset=utf-8", "outcomes.csv")
 
 
 @role_required(Role.DIRECTOR)
 @require_GET
 def outcome_pdf(request: HttpRequest) -> HttpResponse:
-    report, form, program_name = _outcome(request)
-    if report is None:
-        return HttpResponse(
-            "\n".join(str(e) for e in form.non_field_errors() or [_("Check the filters.")]),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    response = HttpResponse(export.to_pdf(report, program_name), content_type="application/pdf")
-    response["Content-Disposition"] = 'attachment; filename="outcomes.pdf"'
-    return response
+    return _outcome_file(request, export.to_pdf, "application/pdf", "outcomes.pdf")
 
 
 def _billing(request: HttpRequest) -> tuple[list[billing.BilledDay] | None, DashboardFilterForm, str]:
