@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openiop.scheduling import greedy, solver
+from openiop.scheduling import bounds, greedy, solver
 from openiop.scheduling.check import check
 from openiop.scheduling.explain import coverable, explain
 from openiop.scheduling.problem import (
@@ -72,6 +72,8 @@ def test_every_hard_rule_holds_for_cp_sat_and_greedy(instance: Instance) -> None
         assert check(instance, plan) == []
         assert plan.at_dose(instance) <= covered  # the bound really bounds
     assert len(best.at_dose(instance)) >= len(base.at_dose(instance))
+    together = bounds.together(instance, time_limit=5.0)
+    assert len(best.at_dose(instance)) <= together.together <= together.coverable_alone == len(covered)
     # everyone not at dose has an explanation, and nobody at dose gets one
     explained = {e.patient for e in explain(instance, best)}
     assert explained == set(instance.patients) - best.at_dose(instance)
@@ -212,3 +214,29 @@ def test_greedy_falls_behind_on_a_crowded_program() -> None:
     best, base = solver.solve(instance), greedy.solve(instance)
     assert check(instance, best) == [] and check(instance, base) == []
     assert len(best.at_dose(instance)) >= len(base.at_dose(instance))
+
+
+def test_the_bound_together_counts_leaders_that_two_patterns_would_share() -> None:
+    """Two people who can each be placed alone, on different evening patterns, with one clinician who can
+    lead evenings: each is coverable on their own, but at most one can be at the full dose."""
+    evenings = frozenset((d, 2) for d in range(5))
+    kim = ClinicianSpec("kim", "Kim Ray", evenings | frozenset((d, 0) for d in range(5)), max_hours=30)
+    ana = PatientSpec("ana", "su-eve", frozenset({(0, 2), (1, 2), (2, 2), (0, 0)}), primary="kim")
+    ben = PatientSpec("ben", "su-eve", frozenset({(2, 2), (3, 2), (4, 2), (4, 0)}), primary="kim")
+    instance = Instance(dict(TRACKS), {"kim": kim}, {"ana": ana, "ben": ben}, STEADY)
+    assert coverable(instance) == {"ana", "ben"}
+    bound = bounds.together(instance)
+    assert (bound.coverable_alone, bound.together, bound.proven) == (2, 1, True)
+    plan = solver.solve(instance)
+    assert len(plan.at_dose(instance)) == 1 and check(instance, plan) == []
+
+
+def test_the_bound_together_counts_whole_groups() -> None:
+    instance = _evening_program()
+    patients = {k: v for k, v in instance.patients.items() if k != "tt"}
+    for i in range(5, 8):  # 8 people for groups of at most 6, and one clinician free to lead
+        patients[f"p{i}"] = replace(patients["p0"], key=f"p{i}")
+    instance = Instance(instance.tracks, instance.clinicians, patients, instance.settings)
+    bound = bounds.together(instance)
+    assert (bound.coverable_alone, bound.together, bound.proven) == (8, 6, True)
+    assert len(solver.solve(instance).at_dose(instance)) == 6

@@ -176,7 +176,8 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         _hint_from(m, start, x, y, z, f, dose, start.at_dose(instance))
     solver = cp_model.CpSolver()
     _tune(solver, len(patients))
-    solver.parameters.max_time_in_seconds = s.time_limit * FIRST_PHASE_SHARE
+    # the time limit covers the whole solve: building the model and the greedy start count too
+    solver.parameters.max_time_in_seconds = max(0.2, s.time_limit * FIRST_PHASE_SHARE - (time.perf_counter() - started))
     solver.parameters.num_workers = s.workers
     solver.parameters.relative_gap_limit = s.relative_gap
     solver.parameters.random_seed = s.seed
@@ -197,7 +198,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     m.maximize(cp_model.LinearExpr.sum(rewards) - cp_model.LinearExpr.sum(penalties))
     second = cp_model.CpSolver()
     _tune(second, len(patients))
-    second.parameters.max_time_in_seconds = max(0.5, s.time_limit - (time.perf_counter() - started))
+    second.parameters.max_time_in_seconds = max(0.2, s.time_limit - 0.05 - (time.perf_counter() - started))
     second.parameters.num_workers = s.workers
     second.parameters.random_seed = s.seed
     second.parameters.relative_gap_limit = s.relative_gap
