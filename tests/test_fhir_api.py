@@ -83,9 +83,22 @@ def test_a_signed_in_session_does_not_open_the_api(world: World, mia: Patient, c
 
 def test_director_creates_an_integration_and_sees_the_key_once(world: World, client_for) -> None:
     dora = client_for(world.dora)
-    response = dora.post(reverse("fhirapi:integrations"), {"name": "State feed", "scopes": ["system/Patient.read"]})
+    response = dora.post(
+        reverse("fhirapi:integrations"),
+        {
+            "name": "State feed",
+            "scopes": ["system/Patient.read"],
+            "recipient_name": "Massachusetts  Department of Public Health",
+            "purposes": ["HOPERAT"],
+        },
+    )
     assert response.status_code == 200
     client = ApiClient.objects.get(name="State feed")
+    assert (client.recipient_name, client.purposes, client.receives_part2) == (
+        "Massachusetts Department of Public Health",
+        ["HOPERAT"],
+        False,
+    )
     token = response.context["token"]
     assert token.startswith(client.client_id + ".") and token.split(".", 1)[1] not in client.secret_sha256
     assert token.encode() in response.content

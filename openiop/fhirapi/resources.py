@@ -32,9 +32,12 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True)
 class Context:
-    """What a mapping needs besides the row: the patients that may not leave (Part 2)."""
+    """What a mapping needs besides the row, decided per integration by `part2.context_for`: the patients
+    that may not leave, and the Part 2 patients that may (with the consent that lets each one leave)."""
 
     withheld: frozenset[int] = frozenset()
+    part2: frozenset[int] = frozenset()
+    part2_consents: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
