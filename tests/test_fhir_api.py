@@ -7,6 +7,7 @@ import json
 import time
 from datetime import date, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from django.core.management import call_command
@@ -82,9 +83,22 @@ def test_a_signed_in_session_does_not_open_the_api(world: World, mia: Patient, c
 
 def test_director_creates_an_integration_and_sees_the_key_once(world: World, client_for) -> None:
     dora = client_for(world.dora)
-    response = dora.post(reverse("fhirapi:integrations"), {"name": "State feed", "scopes": ["system/Patient.read"]})
+    response = dora.post(
+        reverse("fhirapi:integrations"),
+        {
+            "name": "State feed",
+            "scopes": ["system/Patient.read"],
+            "recipient_name": "Massachusetts  Department of Public Health",
+            "purposes": ["HOPERAT"],
+        },
+    )
     assert response.status_code == 200
     client = ApiClient.objects.get(name="State feed")
+    assert (client.recipient_name, client.purposes, client.receives_part2) == (
+        "Massachusetts Department of Public Health",
+        ["HOPERAT"],
+        False,
+    )
     token = response.context["token"]
     assert token.startswith(client.client_id + ".") and token.split(".", 1)[1] not in client.secret_sha256
     assert token.encode() in response.content
@@ -275,3 +289,152 @@ def test_measures_and_plans_are_served_and_part2_patients_stay_out(world: World,
     statement = client.get("/fhir/metadata").json()
     served = {entry["type"] for entry in statement["rest"][0]["resource"]}
     assert {"Questionnaire", "QuestionnaireResponse", "Observation", "CarePlan", "Goal", "Consent"} <= served
+
+
+# --- Encounter: one patient's part in one session ---------------------------------------------------------------
+
+
+def _session(world: World, kind: str, start: datetime, hours: int = 1, **extra: Any) -> Session:
+    session = Session.objects.create(
+        program=world.harborview, kind=kind, starts_at=start, ends_at=start + timedelta(hours=hours), **extra
+    )
+    session.clinicians.add(world.carla)
+    return session
+
+
+def test_encounters_from_sessions_and_attendance(world: World, mia: Patient) -> None:
+    from openiop.accounts.models import Role
+    from openiop.rooms import services as rooms
+    from openiop.rooms.models import PresenceEvent
+    from openiop.scheduling.models import SessionStatus
+    from tests.conftest import make_user
+
+    mia.user = make_user("mia", Role.PATIENT, world.harborview)
+    mia.save(update_fields=["user"])
+    day = timezone.localdate() - timedelta(days=5)
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time().replace(hour=18)))
+    group = _session(world, SessionKind.GROUP, start, hours=3)
+    for patient in (mia, world.pat):  # Pat: substance-use track, no consent: never an Encounter that leaves
+        SessionAttendee.objects.create(session=group, patient=patient)
+    # Mia joins 10 minutes late and leaves 10 minutes early; Pat never comes.
+    joined, left = start + timedelta(minutes=10), start + timedelta(hours=2, minutes=50)
+    PresenceEvent.objects.create(session=group, user=mia.user, patient=mia, kind="join", at=joined)
+    PresenceEvent.objects.create(session=group, user=mia.user, patient=mia, kind="leave", at=left)
+    rooms.compute_attendance(group, finished_at=start + timedelta(hours=3), actor=None)
+    Session.objects.filter(pk=group.pk).update(status=SessionStatus.COMPLETED)
+    missed = _session(world, SessionKind.INDIVIDUAL, start + timedelta(days=1))
+    SessionAttendee.objects.create(session=missed, patient=mia)
+    rooms.compute_attendance(missed, finished_at=missed.ends_at, actor=None)  # no presence: absent
+    called_off = _session(world, SessionKind.FAMILY, start + timedelta(days=2), status=SessionStatus.CANCELLED)
+    SessionAttendee.objects.create(session=called_off, patient=mia)
+    upcoming = _session(world, SessionKind.INDIVIDUAL, start + timedelta(days=8))
+    SessionAttendee.objects.create(session=upcoming, patient=mia)
+    other = _session(world, SessionKind.INDIVIDUAL, start + timedelta(days=8))
+    SessionAttendee.objects.create(session=other, patient=world.quinn)  # Part 2 too
+
+    token = token_for(world, ["system/Encounter.read", "system/Appointment.read"])
+    client = api(token)
+    found = client.get("/fhir/Encounter", {"patient": f"Patient/{mia.pk}"}).json()
+    encounters = {
+        entry["resource"]["appointment"][0]["reference"]: valid(entry["resource"]) for entry in found["entry"]
+    }
+    assert found["total"] == 4 and all(e["subject"]["reference"] == f"Patient/{mia.pk}" for e in encounters.values())
+    attended = encounters[f"Appointment/{group.pk}"]
+    assert attended["status"] == "finished"
+    assert attended["class"] == {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "code": "VR",
+        "display": "virtual",
+    }
+    assert attended["serviceType"]["text"] == "Group psychotherapy"
+    assert attended["participant"][0]["individual"]["reference"] == f"Practitioner/{world.carla.pk}"
+    assert attended["length"] == {"value": 160, "unit": "min", "system": "http://unitsofmeasure.org", "code": "min"}
+    assert datetime.fromisoformat(attended["period"]["start"]) == joined
+    assert datetime.fromisoformat(attended["period"]["end"]) == left
+    absent = encounters[f"Appointment/{missed.pk}"]
+    assert absent["status"] == "cancelled" and "length" not in absent
+    assert encounters[f"Appointment/{called_off.pk}"]["status"] == "cancelled"
+    assert encounters[f"Appointment/{called_off.pk}"]["type"][0]["text"] == "Family psychotherapy"
+    planned = encounters[f"Appointment/{upcoming.pk}"]
+    assert planned["status"] == "planned" and datetime.fromisoformat(planned["period"]["start"]) == upcoming.starts_at
+    # The appointment reference is the Appointment the API serves for that session.
+    appointment = valid(client.get(f"/fhir/{attended['appointment'][0]['reference']}").json())
+    assert appointment["id"] == str(group.pk)
+
+    # Search by date (same prefixes as elsewhere), by _id, paging; Part 2 patients stay out.
+    assert client.get("/fhir/Encounter", {"date": day.isoformat()}).json()["total"] == 1
+    later = client.get("/fhir/Encounter", {"date": f"gt{day.isoformat()}", "patient": str(mia.pk)}).json()
+    assert {e["resource"]["appointment"][0]["reference"] for e in later["entry"]} == {
+        f"Appointment/{s.pk}" for s in (missed, called_off, upcoming)
+    }
+    assert client.get("/fhir/Encounter", {"date": f"lt{day.isoformat()}"}).json()["total"] == 0
+    assert client.get("/fhir/Encounter", {"_id": attended["id"]}).json()["total"] == 1
+    page = client.get("/fhir/Encounter", {"_count": "3"}).json()
+    assert page["total"] == 4 and len(page["entry"]) == 3 and any(link["relation"] == "next" for link in page["link"])
+    assert client.get("/fhir/Encounter", {"patient": world.pat.pk}).json()["total"] == 0
+    pat_encounter = SessionAttendee.objects.get(session=group, patient=world.pat)
+    assert client.get(f"/fhir/Encounter/{pat_encounter.pk}").status_code == 404
+    for bad in ({"status": "finished"}, {"date": "2026-13-40"}, {"patient": "Group/1"}):
+        response = client.get("/fhir/Encounter", bad)
+        assert response.status_code == 400 and valid(response.json())["resourceType"] == "OperationOutcome"
+
+    # Every Encounter read is audited against its patient.
+    reads = AuditEntry.objects.filter(actor_role="api", record_type="fhir:Encounter", record_id=attended["id"])
+    assert reads.filter(patient=mia).exists()
+    assert not AuditEntry.objects.filter(actor_role="api", record_type="fhir:Encounter", patient=world.pat)
+
+    # A key without the Encounter scope gets 403; the CapabilityStatement lists Encounter and its parameters.
+    refused = api(token_for(world, ["system/Patient.read"])).get("/fhir/Encounter")
+    assert refused.status_code == 403 and refused.json()["issue"][0]["code"] == "forbidden"
+    statement = Client().get("/fhir/metadata").json()
+    encounter = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Encounter")
+    assert {(p["name"], p["type"]) for p in encounter["searchParam"]} >= {("patient", "reference"), ("date", "date")}
+
+
+def test_encounters_in_the_bulk_export(world: World, mia: Patient) -> None:
+    start = timezone.now() - timedelta(days=2)
+    session = _session(world, SessionKind.INDIVIDUAL, start)
+    mine = SessionAttendee.objects.create(session=session, patient=mia)
+    pats = _session(world, SessionKind.INDIVIDUAL, start)
+    SessionAttendee.objects.create(session=pats, patient=world.pat)
+    client = api(token_for(world, ["system/Encounter.read"]))
+    status_path = _export(client)
+    call_command("run_exports")
+    output = client.get(f"/fhir/{status_path}").json()["output"]
+    assert [(out["type"], out["count"]) for out in output] == [("Encounter", 1)]
+    file_path = output[0]["url"].split("/fhir/", 1)[1]
+    lines = b"".join(client.get(f"/fhir/{file_path}").streaming_content).decode().splitlines()  # type: ignore[attr-defined]
+    encounter = valid(json.loads(lines[0]))
+    assert encounter["id"] == str(mine.pk) and encounter["status"] == "unknown"  # held, no attendance recorded
+    # _since: an Encounter counts as changed when its session is made or its attendance is recorded.
+    since = (timezone.now() + timedelta(minutes=1)).isoformat()
+    later_path = _export(client, f"?_since={since.replace('+', '%2B')}")
+    call_command("run_exports")
+    assert client.get(f"/fhir/{later_path}").json()["output"] == [{"type": "Encounter", "url": ANY, "count": 0}]
+    from openiop.rooms.models import Attendance
+
+    Attendance.objects.create(
+        session=session, patient=mia, status="attended", computed_status="attended", seconds_present=3600,
+        computed_at=timezone.now() + timedelta(minutes=2),
+    )  # fmt: skip
+    again_path = _export(client, f"?_since={since.replace('+', '%2B')}")
+    call_command("run_exports")
+    assert client.get(f"/fhir/{again_path}").json()["output"][0]["count"] == 1
+
+
+def test_encounter_search_query_count_does_not_grow_with_the_page(world: World, mia: Patient) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(token_for(world, ["system/Encounter.read"]))
+    start = timezone.now() - timedelta(days=30)
+
+    def queries_for(sessions: int) -> int:
+        for day in range(sessions):
+            session = _session(world, SessionKind.INDIVIDUAL, start + timedelta(days=day))
+            SessionAttendee.objects.create(session=session, patient=mia)
+        with CaptureQueriesContext(connection) as captured:
+            assert len(client.get("/fhir/Encounter", {"_count": "100"}).json()["entry"]) == Session.objects.count()
+        return len(captured)
+
+    assert queries_for(2) == queries_for(10)

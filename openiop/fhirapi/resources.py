@@ -1,4 +1,5 @@
-"""FHIR R4 shapes of OpenIOP records, and how each resource type is searched.
+"""FHIR R4 shapes of OpenIOP records (Patient, Practitioner, CareTeam, Appointment, Encounter here; other
+apps register theirs), and how each resource type is searched.
 
 Each resource type the API serves is a `Provider`: the rows of a program, how one row becomes a FHIR
 resource (a plain dict that validates against `fhir.resources.R4B`), which patients a row is about (for the
@@ -13,11 +14,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from openiop.accounts.models import STAFF_ROLES, Program, User
 from openiop.intake.models import CareTeamMember, Patient
+from openiop.rooms.models import Attendance, AttendanceStatus, PresenceEvent
 from openiop.scheduling.models import Session, SessionAttendee, SessionKind, SessionStatus
 
 FhirDict = dict[str, Any]
@@ -29,9 +32,12 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True)
 class Context:
-    """What a mapping needs besides the row: the patients that may not leave (Part 2)."""
+    """What a mapping needs besides the row, decided per integration by `part2.context_for`: the patients
+    that may not leave, and the Part 2 patients that may (with the consent that lets each one leave)."""
 
     withheld: frozenset[int] = frozenset()
+    part2: frozenset[int] = frozenset()
+    part2_consents: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -292,6 +298,135 @@ register(
             ~Exists(SessionAttendee.objects.filter(session=OuterRef("pk")))
             | Exists(SessionAttendee.objects.filter(session=OuterRef("pk")).exclude(patient_id__in=withheld))
         ),
+    )
+)
+
+
+# --- Encounter (one patient's part in one session: a SessionAttendee, with the rooms app's attendance) ---------
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+_ATTENDED = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE, AttendanceStatus.PARTIAL)
+
+
+def encounter_status(attendee: SessionAttendee, now: datetime) -> str:
+    """FHIR R4 Encounter.status of an attendee row annotated by `_encounter_rows`.
+
+    - the session was cancelled → `cancelled`;
+    - attendance recorded as attended, late or partial → `finished`;
+    - recorded as absent → `cancelled`: R4 defines it as "the Encounter has ended before it has begun", which
+      is a no-show. The Encounter is not dropped, because it was served as `planned` before the session and an
+      id must not vanish from a system that synced it;
+    - nothing recorded (or the record entered in error): `planned` before the end (`in-progress` once the
+      patient has joined the room), `unknown` after it."""
+    session = attendee.session
+    status = getattr(attendee, "attendance_status", None)
+    if session.status == SessionStatus.CANCELLED:
+        return "cancelled"
+    if status in _ATTENDED:
+        return "finished"
+    if status == AttendanceStatus.ABSENT:
+        return "cancelled"
+    if now < session.ends_at:
+        return "in-progress" if getattr(attendee, "first_join", None) is not None else "planned"
+    return "unknown"
+
+
+def encounter_to_fhir(attendee: SessionAttendee, context: Context) -> FhirDict:
+    session = attendee.session
+    status = encounter_status(attendee, timezone.now())
+    kind = _SERVICE[SessionKind(session.kind)]
+    start, end = session.starts_at, session.ends_at
+    joined = getattr(attendee, "attendance_joined", None) or getattr(attendee, "first_join", None)
+    left = getattr(attendee, "last_leave", None)
+    period: FhirDict = {"start": start.isoformat(), "end": end.isoformat()}
+    if status == "in-progress" and joined is not None:
+        period = {"start": joined.isoformat()}
+    elif status == "finished" and joined is not None:  # the real join and leave, when the room recorded them
+        period = {"start": joined.isoformat(), "end": (left if left is not None and left > joined else end).isoformat()}
+    resource: FhirDict = {
+        "resourceType": "Encounter",
+        "id": str(attendee.pk),
+        "status": status,
+        "class": {"system": ACT_CODE, "code": "VR", "display": "virtual"},
+        "type": [{"text": kind}],
+        "serviceType": {"text": kind},
+        "subject": {"reference": f"Patient/{attendee.patient_id}"},
+        "participant": [
+            {
+                "type": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                "code": "PPRF",
+                                "display": "primary performer",
+                            }
+                        ]
+                    }
+                ],
+                "individual": {"reference": f"Practitioner/{clinician.pk}"},
+            }
+            for clinician in session.clinicians.all()
+        ],
+        "appointment": [{"reference": f"Appointment/{session.pk}"}],
+        "period": period,
+    }
+    seconds = getattr(attendee, "attendance_seconds", None)
+    if status == "finished" and seconds is not None:
+        resource["length"] = {
+            "value": round(seconds / 60),
+            "unit": "min",
+            "system": "http://unitsofmeasure.org",
+            "code": "min",
+        }
+    if not resource["participant"]:
+        del resource["participant"]
+    # No serviceProvider: the API serves no Organization resource to refer to.
+    return resource
+
+
+def _encounter_rows(program: Program) -> QuerySet[SessionAttendee]:
+    attendance = Attendance.objects.filter(session_id=OuterRef("session_id"), patient_id=OuterRef("patient_id"))
+    presence = PresenceEvent.objects.filter(session_id=OuterRef("session_id"), patient_id=OuterRef("patient_id"))
+    joins = presence.filter(kind=PresenceEvent.Kind.JOIN).order_by("at").values("at")[:1]
+    leaves = presence.filter(kind=PresenceEvent.Kind.LEAVE).order_by("-at").values("at")[:1]
+    return (
+        SessionAttendee.objects.filter(session__program=program)
+        .select_related("session")
+        .prefetch_related("session__clinicians")
+        .annotate(
+            attendance_status=Subquery(attendance.values("status")[:1]),
+            attendance_seconds=Subquery(attendance.values("seconds_present")[:1]),
+            attendance_joined=Subquery(attendance.values("first_joined_at")[:1]),
+            attendance_updated=Subquery(attendance.values("computed_at")[:1]),
+            attendance_corrected=Subquery(attendance.values("corrected_at")[:1]),
+            first_join=Subquery(joins),
+            last_leave=Subquery(leaves),
+        )
+        .annotate(
+            updated=Greatest(
+                "session__created_at",
+                Coalesce("attendance_updated", "session__created_at"),
+                Coalesce("attendance_corrected", "session__created_at"),
+            )
+        )
+        .order_by("session__starts_at", "pk")
+    )
+
+
+register(
+    Provider(
+        type="Encounter",
+        rows=_encounter_rows,
+        to_fhir=encounter_to_fhir,
+        patient_path="patient_id",
+        search={
+            "patient": by_patient("patient_id"),
+            "subject": by_patient("patient_id"),
+            "date": by_date("session__starts_at", is_datetime=True),
+            "_id": by_id,
+        },
+        updated_field="updated",
     )
 )
 

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -23,8 +24,8 @@ from openiop.accounts.models import User
 from openiop.audit import services as audit
 from openiop.core.errors import ServiceError
 from openiop.fhirapi import part2
-from openiop.fhirapi.models import ApiClient, ExportJob, ExportStatus
-from openiop.fhirapi.resources import PROVIDERS, Context, patients_of
+from openiop.fhirapi.models import ApiClient, ExportJob, ExportStatus, Purpose
+from openiop.fhirapi.resources import PROVIDERS, Provider, patients_of
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -40,7 +41,17 @@ class NewClient:
     token: str  # shown once
 
 
-def create_client(director: User, *, name: str, scopes: list[str]) -> NewClient:
+def create_client(
+    director: User,
+    *,
+    name: str,
+    scopes: list[str],
+    recipient_name: str = "",
+    purposes: list[str] | None = None,
+    receives_part2: bool = False,
+) -> NewClient:
+    """A new integration and its key. Its recipient identity (organization, purposes) is what a Part 2
+    consent names; `receives_part2` offers it on the Part 2 consent at intake."""
     unknown = [
         scope
         for scope in scopes
@@ -48,17 +59,50 @@ def create_client(director: User, *, name: str, scopes: list[str]) -> NewClient:
     ]
     if not scopes or unknown:
         raise ServiceError(_("Choose at least one known scope."))
+    recipient_name = " ".join(recipient_name.split())
+    purposes = sorted(set(purposes or []))
+    if any(purpose not in Purpose.values for purpose in purposes):
+        raise ServiceError(_("Choose the purposes from the list."))
+    if receives_part2 and (not recipient_name or not purposes):
+        raise ServiceError(
+            _("An integration that may receive 42 CFR Part 2 records needs the organization's name and its purposes.")
+        )
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
+        if (
+            receives_part2
+            and part2.offered_recipients(director.program_pk).filter(recipient_name__iexact=recipient_name).exists()
+        ):
+            raise ServiceError(
+                _(
+                    "Another active integration already receives Part 2 records as %(name)s; patients could not "
+                    "tell them apart. Revoke it first or name this one differently."
+                )
+                % {"name": recipient_name}
+            )
         client = ApiClient.objects.create(
             program_id=director.program_pk,
             name=name,
             client_id=secrets.token_hex(8),
             secret_sha256=_sha256(secret),
             scopes=sorted(set(scopes)),
+            recipient_name=recipient_name,
+            purposes=purposes,
+            receives_part2=receives_part2,
             created_by=director,
         )
-        audit.record("create", actor=director, record=client, detail={"name": name, "scopes": client.scopes})
+        audit.record(
+            "create",
+            actor=director,
+            record=client,
+            detail={
+                "name": name,
+                "scopes": client.scopes,
+                "recipient": recipient_name,
+                "purposes": purposes,
+                "receives_part2": receives_part2,
+            },
+        )
     return NewClient(client=client, token=f"{client.client_id}.{secret}")
 
 
@@ -131,11 +175,18 @@ def run_export(job_id: int) -> ExportJob | None:
 
 def _write_files(job: ExportJob) -> None:
     client, program = job.client, job.client.program
-    context = Context(withheld=part2.withheld_patient_ids(program, client))
+    context = part2.context_for(program, client)
     folder = export_dir(job)
     folder.mkdir(parents=True, exist_ok=True)
     outputs = []
     patients_seen: set[int] = set()
+
+    def write(out: TextIO, provider: Provider, chunk: list[Model]) -> None:
+        about = patients_of(provider, chunk)
+        for resource in part2.disclose(provider, chunk, about, context):
+            out.write(json.dumps(resource, separators=(",", ":")) + "\n")
+        patients_seen.update(patient for ids in about.values() for patient in ids)
+
     for index, resource_type in enumerate(job.resource_types):
         provider = PROVIDERS[resource_type]
         rows = provider.rows(program)
@@ -146,25 +197,38 @@ def _write_files(job: ExportJob) -> None:
         with (folder / f"{resource_type}.ndjson").open("w", encoding="utf-8") as out:
             chunk: list[Model] = []
             for row in rows.iterator(chunk_size=CHUNK):
-                out.write(json.dumps(provider.to_fhir(row, context), separators=(",", ":")) + "\n")
                 chunk.append(row)
                 count += 1
                 if len(chunk) >= CHUNK:
-                    patients_seen.update(p for ids in patients_of(provider, chunk).values() for p in ids)
+                    write(out, provider, chunk)
                     chunk = []
-            patients_seen.update(p for ids in patients_of(provider, chunk).values() for p in ids)
+            write(out, provider, chunk)
         outputs.append({"type": resource_type, "count": count})
         if ExportJob.objects.filter(pk=job.pk, status=ExportStatus.CANCELLED).exists():
             shutil.rmtree(folder, ignore_errors=True)
             return
         ExportJob.objects.filter(pk=job.pk).update(progress=int(100 * (index + 1) / len(job.resource_types)))
+    exported = patients_seen - context.withheld
+    detail = {"purpose": "fhir-bulk-export", "export": job.pk}
     with transaction.atomic():
+        label = f"api:{client.client_id}"
         audit.record_api_reads(
-            f"api:{client.client_id}",
+            label,
             program.pk,
-            [("intake.patient", str(pk), pk) for pk in sorted(patients_seen - context.withheld)],
-            detail={"purpose": "fhir-bulk-export", "export": job.pk},
+            [("intake.patient", str(pk), pk) for pk in sorted(exported - context.part2)],
+            detail=detail,
         )
+        if disclosed_part2 := sorted(exported & context.part2):
+            audit.record_api_reads(
+                label,
+                program.pk,
+                [("intake.patient", str(pk), pk) for pk in disclosed_part2],
+                detail=detail
+                | {
+                    "part2_consents": sorted({context.part2_consents[pk] for pk in disclosed_part2}),
+                    "recipient": client.recipient_name,
+                },
+            )
         ExportJob.objects.filter(pk=job.pk).exclude(status=ExportStatus.CANCELLED).update(
             status=ExportStatus.COMPLETE, progress=100, outputs=outputs, completed_at=timezone.now()
         )

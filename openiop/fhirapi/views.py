@@ -79,16 +79,32 @@ class _NotServed(Exception):
         self.response = response
 
 
-def _audit(client: ApiClient, provider: Any, rows: list[Any], purpose: str) -> None:
-    about = patients_of(provider, rows)
+def _audit(
+    client: ApiClient, provider: Any, rows: list[Any], about: dict[int, list[int]], context: Context, purpose: str
+) -> None:
+    """One `read` entry per (resource, patient it is about). Withheld patients were not disclosed (a group
+    Appointment leaves without them), so they get no entry; Part 2 disclosures name the consent behind them."""
     reads: list[tuple[str, str, int | None]] = []
+    part2_reads: list[tuple[str, str, int | None]] = []
     for row in rows:
-        patient_ids: list[int | None] = list(about.get(row.pk, [])) or [None]
+        patient_ids = [patient for patient in about.get(row.pk, []) if patient not in context.withheld]
+        if not patient_ids:
+            reads.append((f"fhir:{provider.type}", str(row.pk), None))
         for patient_id in patient_ids:
-            reads.append((f"fhir:{provider.type}", str(row.pk), patient_id))
-    audit.record_api_reads(
-        f"api:{client.client_id}", client.program_id, reads, detail={"purpose": purpose, "integration": client.name}
-    )
+            read = (f"fhir:{provider.type}", str(row.pk), patient_id)
+            (part2_reads if patient_id in context.part2 else reads).append(read)
+    detail: dict[str, Any] = {"purpose": purpose, "integration": client.name}
+    label = f"api:{client.client_id}"
+    if reads:
+        audit.record_api_reads(label, client.program_id, reads, detail=detail)
+    if part2_reads:
+        consents = sorted({context.part2_consents[patient] for _type, _id, patient in part2_reads if patient})
+        audit.record_api_reads(
+            label,
+            client.program_id,
+            part2_reads,
+            detail=detail | {"part2_consents": consents, "recipient": client.recipient_name},
+        )
 
 
 @require_GET
@@ -150,14 +166,15 @@ def read(request: HttpRequest, client: ApiClient, resource_type: str, resource_i
         provider = _provider(client, resource_type)
     except _NotServed as refused:
         return refused.response
-    context = Context(withheld=part2.withheld_patient_ids(client.program, client))
+    context = part2.context_for(client.program, client)
     rows = provider.rows(client.program)
     rows = provider.disclosable(rows, context)
     row = rows.filter(pk=resource_id).first()
     if row is None:  # absent, another program's, or withheld under Part 2: the same answer
         return outcome(404, f"{resource_type}/{resource_id} is not known.", "not-found")
-    _audit(client, provider, [row], "fhir-read")
-    return fhir_response(provider.to_fhir(row, context))
+    about = patients_of(provider, [row])
+    _audit(client, provider, [row], about, context, "fhir-read")
+    return fhir_response(part2.disclose(provider, [row], about, context)[0])
 
 
 RESULT_PARAMS = {"_count", "_page", "_format"}
@@ -171,7 +188,7 @@ def search(request: HttpRequest, client: ApiClient, resource_type: str) -> HttpR
         provider = _provider(client, resource_type)
     except _NotServed as refused:
         return refused.response
-    context = Context(withheld=part2.withheld_patient_ids(client.program, client))
+    context = part2.context_for(client.program, client)
     rows = provider.rows(client.program)
     rows = provider.disclosable(rows, context)
     unknown = sorted(set(request.GET) - set(provider.search) - RESULT_PARAMS)
@@ -199,25 +216,28 @@ def search(request: HttpRequest, client: ApiClient, resource_type: str) -> HttpR
     except EmptyPage:
         page = None
     found = list(page.object_list) if page is not None else []
-    _audit(client, provider, found, "fhir-search")
+    about = patients_of(provider, found)
+    _audit(client, provider, found, about, context, "fhir-search")
+    disclosed = part2.disclose(provider, found, about, context)
     base = f"{settings.SITE_URL}/fhir/{resource_type}"
     query = request.GET.copy()
     links = [{"relation": "self", "url": f"{base}?{query.urlencode()}"}]
     if page is not None and page.has_next():
         query["_page"] = str(page_number + 1)
         links.append({"relation": "next", "url": f"{base}?{query.urlencode()}"})
-    return fhir_response(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": paginator.count,
-            "link": links,
-            "entry": [
-                {"fullUrl": f"{base}/{row.pk}", "resource": provider.to_fhir(row, context), "search": {"mode": "match"}}
-                for row in found
-            ],
-        }
-    )
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": paginator.count,
+        "link": links,
+        "entry": [
+            {"fullUrl": f"{base}/{row.pk}", "resource": resource, "search": {"mode": "match"}}
+            for row, resource in zip(found, disclosed, strict=True)
+        ],
+    }
+    if any(part2.about_part2(about.get(row.pk, ()), context) for row in found):
+        bundle["meta"] = {"security": [dict(coding) for coding in part2.SECURITY_LABELS]}
+    return fhir_response(bundle)
 
 
 @require_GET
@@ -326,8 +346,14 @@ def integrations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
+                data = form.cleaned_data
                 created = services.create_client(
-                    director, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+                    director,
+                    name=data["name"],
+                    scopes=data["scopes"],
+                    recipient_name=data["recipient_name"],
+                    purposes=data["purposes"],
+                    receives_part2=data["receives_part2"],
                 )
             except ServiceError as error:
                 form.add_error(None, str(error))

@@ -15,7 +15,9 @@ Field by field:
 - policy        <- 42 CFR Part 2 for Part 2 and counseling-notes consents
 - verification  <- typed-name signature: verified, with the patient, on signed_at
 - provision     <- permit; period until expires_on (or revoked_at); actor = recipient;
-                   purpose = TREAT/HPAYMT/HOPERAT (Part 2 TPO) or TREAT; action = disclose/access
+                   purpose = TREAT/HPAYMT/HOPERAT (Part 2 TPO) or TREAT; action = disclose/access;
+                   for each organization a Part 2 consent names (Part2Recipient), a nested permit
+                   provision: actor = that organization (name + the integration's id), purpose = its purposes
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from openiop.referrals.models import FHIR_CATEGORY, FHIR_SCOPE, ConsentKind, Sig
 
 PART2_POLICY = "https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 DISCLOSURE_KINDS = (ConsentKind.PART2, ConsentKind.COUNSELING_NOTES, ConsentKind.FAMILY_ACCESS)
 
 
@@ -59,14 +62,30 @@ def to_fhir(consent: SignedConsent) -> Consent:
         ]
         provision["actor"] = [
             {
-                "role": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]
-                },
+                "role": {"coding": [{"system": PARTICIPATION, "code": "IRCP"}]},
                 "reference": {"display": consent.recipient},
             }
         ]
         purposes = ["TREAT", "HPAYMT", "HOPERAT"] if kind == ConsentKind.PART2 else ["TREAT"]
         provision["purpose"] = [{"system": ACT_REASON, "code": purpose} for purpose in purposes]
+        named = [
+            {
+                "type": "permit",
+                "actor": [
+                    {
+                        "role": {"coding": [{"system": PARTICIPATION, "code": "IRCP"}]},
+                        "reference": {
+                            "display": recipient.name,
+                            "identifier": {"system": "urn:openiop:integration", "value": str(recipient.client_id)},
+                        },
+                    }
+                ],
+                "purpose": [{"system": ACT_REASON, "code": purpose} for purpose in recipient.purposes],
+            }
+            for recipient in consent.part2_recipients.all()
+        ]
+        if named:
+            provision["provision"] = named
     resource: dict[str, object] = {
         "id": str(consent.pk),
         "status": consent.status,
@@ -105,6 +124,7 @@ def _consent_rows(program: Program) -> QuerySet[SignedConsent]:
     return (
         SignedConsent.objects.filter(referral__program=program, patient__isnull=False)
         .select_related("document")
+        .prefetch_related("part2_recipients")
         .order_by("pk")
     )
 

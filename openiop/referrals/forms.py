@@ -243,6 +243,17 @@ class ConsentSignForm(forms.Form):
     may_see_progress_summary = forms.BooleanField(
         label=_("They may see a short summary of my progress"), required=False
     )
+    part2_recipients = forms.TypedMultipleChoiceField(
+        label=_("Organizations that may also receive your substance use treatment records"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=(),
+    )
+
+    def __init__(self, *args: Any, part2_choices: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["part2_recipients"].choices = part2_choices or []  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

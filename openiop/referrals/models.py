@@ -364,3 +364,22 @@ class SignedConsent(models.Model):
     @property
     def kind(self) -> str:
         return self.document.kind
+
+
+class Part2Recipient(models.Model):
+    """One organization a 42 CFR Part 2 consent names as a recipient: an integration of the program
+    (fhirapi.ApiClient) offered on the consent form, with its name and purposes as the signed text shows them.
+    The FHIR API releases a Part 2 patient only to an integration named here, whose current name still
+    matches and whose purposes are all among these (fhirapi/part2.py)."""
+
+    consent = models.ForeignKey(SignedConsent, on_delete=models.PROTECT, related_name="part2_recipients")
+    client = models.ForeignKey("fhirapi.ApiClient", on_delete=models.PROTECT, related_name="part2_consents")
+    name = models.CharField(max_length=200)
+    purposes = models.JSONField(default=list)  # fhirapi.models.Purpose values
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["consent", "client"], name="part2_recipient_once_per_consent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} on consent {self.consent_id}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from openiop.accounts import services as accounts
 from openiop.accounts.models import Program, Role, User
 from openiop.accounts.services import ServiceError
 from openiop.audit import services as audit
+from openiop.fhirapi import part2
+from openiop.fhirapi.models import ApiClient
 from openiop.intake.models import CareTeamMember, Enrollment, EnrollmentStatus, FamilyAccess, Patient
 from openiop.outbox.services import queue_email
 from openiop.referrals import level_of_care as loc
@@ -32,6 +35,7 @@ from openiop.referrals.consent_texts import TEXTS
 from openiop.referrals.models import (
     ConsentDocument,
     ConsentKind,
+    Part2Recipient,
     Recommendation,
     Referral,
     ReferralEvent,
@@ -431,8 +435,42 @@ class FamilyChoice:
     may_see_progress_summary: bool
 
 
-def consent_terms(referral: Referral, kind: str, family: FamilyChoice | None = None) -> dict[str, str]:
-    """The values filled into a consent's text for this person."""
+def part2_recipient_choices(referral: Referral) -> list[ApiClient]:
+    """The program's integrations the person may name on their Part 2 consent (fhirapi.part2)."""
+    return list(part2.offered_recipients(referral.program_id))
+
+
+def chosen_part2_recipients(referral: Referral, client_ids: Sequence[int]) -> list[ApiClient]:
+    """The integrations with these ids, if every one is offered to this person; else a ServiceError."""
+    wanted = set(client_ids)
+    if not wanted:
+        return []
+    if not is_substance_use(referral):
+        raise ServiceError(_("Only a consent to share substance use records names organizations."))
+    chosen = [client for client in part2_recipient_choices(referral) if client.pk in wanted]
+    if len(chosen) != len(wanted):
+        raise ServiceError(_("An organization you chose can no longer receive records. Please choose again."))
+    return chosen
+
+
+def part2_recipient_words(program: str, recipients: Sequence[ApiClient]) -> str:
+    """ "With whom" on the Part 2 consent: the care team (and insurer), then each organization the person
+    named, with the purposes it receives records for."""
+    words = f"my care team at {program} and my health insurer"
+    if recipients:
+        named = "; ".join(f"{client.recipient_name} (for {client.purpose_words})" for client in recipients)
+        words += f"; and also, only for the purposes shown: {named}"
+    return words
+
+
+def consent_terms(
+    referral: Referral,
+    kind: str,
+    family: FamilyChoice | None = None,
+    part2_recipients: Sequence[ApiClient] = (),
+) -> dict[str, str]:
+    """The values filled into a consent's text for this person. `part2_recipients` are the integrations
+    they chose to name on the Part 2 consent (from `chosen_part2_recipients`, in that order)."""
     program = referral.program.name
     terms = {
         "patient": referral.full_name,
@@ -445,7 +483,7 @@ def consent_terms(referral: Referral, kind: str, family: FamilyChoice | None = N
     if kind == ConsentKind.PART2:
         terms |= {
             "information": "my substance use diagnosis, treatment plan, attendance and progress",
-            "recipient": f"my care team at {program} and my health insurer",
+            "recipient": part2_recipient_words(program, part2_recipients),
             "purpose": "treatment, payment and health care operations",
         }
     elif kind == ConsentKind.COUNSELING_NOTES:
@@ -487,10 +525,12 @@ def sign_consents(
     counseling_notes: bool,
     family: FamilyChoice | None,
     client_address: str,
+    part2_recipients: Sequence[int] = (),
 ) -> list[SignedConsent]:
     """The person signs what they were shown. `shown_hashes` are the hashes of
     the texts on their page; if the wording changed meanwhile, they must read
-    it again."""
+    it again. `part2_recipients` are the ids of the integrations they name on
+    the Part 2 consent; the signed text names them, and so do Part2Recipient rows."""
     typed_name = " ".join(typed_name.split())
     with transaction.atomic():
         referral = referral_for_consent_token(token)
@@ -504,15 +544,23 @@ def sign_consents(
             kinds.append(ConsentKind.COUNSELING_NOTES)
         if family is not None:
             kinds.append(ConsentKind.FAMILY_ACCESS)
+        recipients = chosen_part2_recipients(referral, part2_recipients)
         signed = []
         for kind in kinds:
             document = current_document(kind)
-            terms = consent_terms(referral, kind, family)
+            terms = consent_terms(referral, kind, family, recipients)
             text = shown_text(document, terms)
             if shown_hashes.get(kind) != text_hash(text):
                 if kind == ConsentKind.FAMILY_ACCESS:
                     raise ServiceError(
                         _("Read the family access consent below, filled in with your choices, then sign again.")
+                    )
+                if kind == ConsentKind.PART2:
+                    raise ServiceError(
+                        _(
+                            "Read the consent to share substance use records below, filled in with the "
+                            "organizations you chose, then sign again."
+                        )
                     )
                 raise ServiceError(_("A consent's wording changed while you were reading. Please read it again."))
             consent = SignedConsent.objects.create(
@@ -539,12 +587,20 @@ def sign_consents(
                     else {}
                 ),
             )
+            named = []
+            if kind == ConsentKind.PART2:
+                for client in recipients:
+                    Part2Recipient.objects.create(
+                        consent=consent, client=client, name=client.recipient_name, purposes=list(client.purposes)
+                    )
+                    named.append(client.recipient_name)
             audit.record(
                 "create",
                 actor=None,
                 record=consent,
                 program_id=referral.program_id,
-                detail={"kind": kind, "version": document.version, "sha256": consent.text_sha256},
+                detail={"kind": kind, "version": document.version, "sha256": consent.text_sha256}
+                | ({"recipients": named} if named else {}),
             )
             signed.append(consent)
         referral.consent_token_hash = ""

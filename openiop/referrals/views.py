@@ -25,6 +25,7 @@ from openiop.accounts.decorators import acting_person, role_required
 from openiop.accounts.models import Program, Role
 from openiop.audit import services as audit
 from openiop.audit.middleware import client_address
+from openiop.fhirapi.models import ApiClient
 from openiop.referrals import forms, services
 from openiop.referrals import level_of_care as loc
 from openiop.referrals.models import (
@@ -139,10 +140,21 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     referral = services.referral_for_consent_token(token)
     if referral is None:
         return render(request, "referrals/consent_invalid.html", status=404)
-    form = forms.ConsentSignForm(request.POST or None)
+    offered = services.part2_recipient_choices(referral) if services.is_substance_use(referral) else []
+    form = forms.ConsentSignForm(
+        request.POST or None,
+        part2_choices=[
+            (client.pk, _("%(organization)s, for %(purposes)s") % {
+                "organization": client.recipient_name, "purposes": client.purpose_labels
+            })
+            for client in offered
+        ],
+    )  # fmt: skip
     family = None
+    recipients: list[ApiClient] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        recipients = [client for client in offered if client.pk in data["part2_recipients"]]
         if data["add_family"]:
             family = services.FamilyChoice(
                 given_name=data["family_given_name"],
@@ -161,6 +173,7 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
                 counseling_notes=data["counseling_notes"],
                 family=family,
                 client_address=client_address(request) or "",
+                part2_recipients=[client.pk for client in recipients],
             )
         except services.ServiceError as error:
             form.add_error(None, str(error))
@@ -171,7 +184,8 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     optional = [ConsentKind.COUNSELING_NOTES] if services.is_substance_use(referral) else []
     for kind in kinds + optional:
         document = services.current_document(kind)
-        text = services.shown_text(document, services.consent_terms(referral, kind))
+        # The Part 2 consent is shown filled in with the organizations the person chose (as family access is).
+        text = services.shown_text(document, services.consent_terms(referral, kind, None, recipients))
         documents.append(
             {"document": document, "text": text, "sha256": services.text_hash(text), "optional": kind in optional}
         )
@@ -188,6 +202,7 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
         "form": form,
         "documents": documents,
         "counseling_optional": bool(optional),
+        "part2_offered": bool(offered),
         "family_text": family_text,
         "family_sha256": services.text_hash(family_text) if family_text else "",
     }
