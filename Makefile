@@ -20,6 +20,7 @@ venv: $(VENV)/.installed
 
 # Debian packages the tests need (Chromium for the browser tests; Janus, its browser libraries and iproute2
 # for the room tests; gettext to compile the translations; npm for axe-core); installed when run as root.
+# Only the missing ones: Debian's npm conflicts with a Node.js installed from elsewhere (NodeSource).
 SYSTEM_PACKAGES := chromium janus libjs-janus-gateway libjs-webrtc-adapter iproute2 gettext npm
 system-deps:
 	@missing=""; \
@@ -33,7 +34,7 @@ system-deps:
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing from Debian's packages (for the tests):$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "Missing Debian packages:$$missing (not root: those tests will fail). Install: $(SYSTEM_PACKAGES)"; fi
 
 demo: venv
