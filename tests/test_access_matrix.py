@@ -313,6 +313,22 @@ MATRIX: dict[str, Rule] = {
         others=(a_plan(lambda w: w.elsewhere),),
         success=302,
     ),
+    # a draft without members: merging needs two groups of it (a clear 400 without them)
+    "scheduling:merge_groups": Rule(
+        roles=frozenset({"director"}),
+        method="post",
+        own=a_plan(lambda w: w.harborview),
+        others=(a_plan(lambda w: w.elsewhere),),
+        success=400,
+    ),
+    # clinicians' scheduler settings: the director edits anyone's in the program, a clinician only their own times
+    "scheduling:clinicians": Rule(roles=frozenset({"director"})),
+    "scheduling:clinician_availability": Rule(
+        roles=frozenset({"director"}),
+        own=lambda w, role: {"clinician_id": w.carla.pk},
+        others=(lambda w, role: {"clinician_id": w.oscar.pk}, lambda w, role: {"clinician_id": w.dora.pk}),
+    ),
+    "scheduling:my_availability": Rule(roles=CLINICIAN),
     "scheduling:week": Rule(roles=STAFF),
     "scheduling:patient_availability": Rule(
         roles=STAFF,

@@ -387,6 +387,20 @@ def schedule_plan_for_director(request: HttpRequest, plan_id: int) -> SchedulePl
     return plan
 
 
+def clinician_for_director(request: HttpRequest, clinician_id: int) -> User:
+    """An active clinician of the director's own program (whose scheduler settings the director edits); else
+    Http404."""
+    person = _acting_user(request.user)
+    if person is None or person.role != Role.DIRECTOR:
+        raise Http404
+    clinician = User.objects.filter(
+        pk=clinician_id, program_id=person.program_pk, role=Role.CLINICIAN, is_active=True
+    ).first()
+    if clinician is None:
+        raise Http404
+    return clinician
+
+
 def own_patient_record(request: HttpRequest, *, purpose: str) -> Patient | None:
     """A patient's own record (audited), or None for a patient account not linked to a record yet."""
     person = _acting_user(request.user)

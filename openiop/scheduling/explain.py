@@ -183,3 +183,143 @@ def _no_group(
         f"a {class_label(c)} group with {name} would place {'these ' + str(n) + ' people' if n > 1 else 'them'}",
         helped,
     )
+
+
+# --- groups below the minimum size ------------------------------------------------------------------------------
+# The solver treats the minimum group size as soft (a small group beats leaving people without one), so a plan
+# can hold groups too small to run well. These functions say which, and where their members could go instead.
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    key: str
+    name: str
+    track: str
+    track_label: str
+    part: int
+    days: tuple[int, ...]
+    facilitator: str  # a name
+    members: tuple[str, ...]
+    minimum: int
+    capacity: int
+
+    @property
+    def blocks(self) -> frozenset[tuple[int, int]]:
+        return frozenset((d, self.part) for d in self.days)
+
+    @property
+    def when(self) -> str:
+        return class_label((self.track, self.part, self.days))
+
+
+@dataclass
+class MergeOption:
+    target: str  # the other group's key
+    target_name: str
+    same_time: bool
+    fits: list[str]  # members who could move there
+    misfits: dict[str, str]  # member -> why not
+    size_after: int  # the other group's size with those who fit
+
+    @property
+    def everyone_fits(self) -> bool:
+        return not self.misfits
+
+
+@dataclass
+class SmallGroup:
+    group: str
+    name: str
+    members: tuple[str, ...]
+    minimum: int
+    reason: str
+    fix: str
+    options: list[MergeOption] = field(default_factory=list)
+
+
+def _names(keys: list[str], names: dict[str, str]) -> str:
+    shown = [names.get(k, k) for k in keys]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _merge_option(
+    group: GroupFacts,
+    other: GroupFacts,
+    available: dict[str, frozenset[tuple[int, int]]],
+    busy: dict[str, frozenset[tuple[int, int]]],
+) -> MergeOption:
+    same_time = other.part == group.part and other.days == group.days
+    fits: list[str] = []
+    misfits: dict[str, str] = {}
+    room = other.capacity - len(other.members)
+    for m in group.members:
+        if not same_time:
+            not_free = sorted(other.blocks - available.get(m, frozenset()))
+            if not_free:
+                misfits[m] = "is not free " + ", ".join(block_label(b) for b in not_free)
+                continue
+            taken = sorted(other.blocks & busy.get(m, frozenset()))
+            if taken:
+                misfits[m] = "has an individual or family session " + ", ".join(block_label(b) for b in taken)
+                continue
+        if len(fits) >= room:
+            misfits[m] = f"would not fit: {other.name} is full"
+            continue
+        fits.append(m)
+    return MergeOption(other.key, other.name, same_time, fits, misfits, len(other.members) + len(fits))
+
+
+def small_groups(
+    groups: list[GroupFacts],
+    *,
+    available: dict[str, frozenset[tuple[int, int]]],
+    busy: dict[str, frozenset[tuple[int, int]]],
+    names: dict[str, str],
+) -> list[SmallGroup]:
+    """Groups with members but fewer than their minimum, each with the other groups of its track its members could
+    join: at the same time, or at another time every one of them is free (`available`) and has no individual or
+    family session in (`busy`), while the other group has room."""
+    result = []
+    for g in sorted(groups, key=lambda x: (x.track_label, x.name, x.key)):
+        if not g.members or len(g.members) >= g.minimum:
+            continue
+        others = [o for o in groups if o.track == g.track and o.key != g.key]
+        options = [_merge_option(g, o, available, busy) for o in others]
+        options = [o for o in options if o.fits]
+        options.sort(key=lambda o: (not o.everyone_fits, not o.same_time, -len(o.fits), o.size_after, o.target_name))
+        size = len(g.members)
+        meets = "" if g.when in g.name else f", meets {g.when}"
+        reason = (
+            f"{size} member{'s' if size != 1 else ''}, fewer than the minimum of {g.minimum} "
+            f"(led by {g.facilitator}{meets})"
+        )
+        whole = [o for o in options if o.everyone_fits]
+        if whole:
+            best = whole[0]
+            when = "at the same time" if best.same_time else "and all are free then"
+            fix = (
+                f"merge it into {best.target_name} ({when}): it would have {best.size_after} of "
+                f"{next(o.capacity for o in others if o.key == best.target)}"
+            )
+        elif options:
+            best = options[0]
+            reasons = [f"{names.get(m, m)} {w}" for m, w in best.misfits.items()]
+            if len(reasons) > 3:
+                reasons = [*reasons[:2], f"{len(reasons) - 2} more cannot come then"]
+            fix = (
+                f"no other group takes all of them: {_names(best.fits, names)} could join {best.target_name}, "
+                f"but {'; '.join(reasons)}. Keep the group running small this week, or ask about another time"
+            )
+        elif others:
+            meets = ", ".join(sorted({o.when for o in others}))
+            fix = (
+                f"no other {g.track_label} group has room at a time they are free (others meet {meets}): keep it "
+                "running small this week, or ask the members whether they could come then"
+            )
+        else:
+            fix = (
+                f"it is the only {g.track_label} group: keep it running small, or merge it once more people join "
+                "the track"
+            )
+        result.append(SmallGroup(g.key, g.name, g.members, g.minimum, reason, fix, options[:3]))
+    return result

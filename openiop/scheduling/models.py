@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from openiop.scheduling.problem import class_label
+
 
 class Population(models.TextChoices):
     ADULT = "adult", _("Adults")
@@ -247,6 +249,11 @@ class PlanGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def when(self) -> str:
+        """e.g. "Mon/Wed/Fri evenings"."""
+        return class_label((str(self.track_id), self.part, tuple(int(d) for d in self.days)))
 
 
 class PlanAssignment(models.Model):

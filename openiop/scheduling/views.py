@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from openiop.accounts import access
 from openiop.accounts.decorators import acting_person, role_required
-from openiop.accounts.models import Role
+from openiop.accounts.models import Role, User
 from openiop.audit import services as audit
 from openiop.intake.models import Patient
 from openiop.scheduling import services
-from openiop.scheduling.models import PlanStatus, SchedulePlan, SessionKind
+from openiop.scheduling.forms import (
+    DAY_NAMES,
+    AvailabilityForm,
+    BuildWeekForm,
+    ClinicianSettingsForm,
+    MergeGroupsForm,
+    OwnAvailabilityForm,
+    block_values,
+    blocks_of,
+    week_rows,
+)
+from openiop.scheduling.models import ClinicianAvailability, PlanStatus, SchedulePlan, SessionKind
+from openiop.scheduling.problem import BLOCK_HOURS
 
 ALL_ROLES = (Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN, Role.PATIENT, Role.FAMILY)
-
-
-class BuildWeekForm(forms.Form):
-    week_start = forms.DateField(label=_("Week starting"), widget=forms.DateInput(attrs={"type": "date"}))
-    method = forms.ChoiceField(
-        label=_("Solver"),
-        choices=[("cp-sat", _("Optimizer (CP-SAT)")), ("greedy", _("Quick greedy (for comparison)"))],
-        initial="cp-sat",
-    )
 
 
 def _next_monday() -> date:
@@ -60,7 +62,13 @@ def plans(request: HttpRequest) -> HttpResponse:
                 return redirect("scheduling:plan_detail", plan_id=plan.pk)
         status = 400
     rows = SchedulePlan.objects.filter(program_id=director.program_pk)[:30]
-    return render(request, "scheduling/plans.html", {"form": form, "plans": rows}, status=status)
+    unschedulable = services.unschedulable_clinicians(director.program_pk)
+    return render(
+        request,
+        "scheduling/plans.html",
+        {"form": form, "plans": rows, "unschedulable": unschedulable},
+        status=status,
+    )
 
 
 @role_required(Role.DIRECTOR)
@@ -76,8 +84,30 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
         {"patient": names.get(e["patient"]), "reason": e["reason"], "fix": e["fix"], "helps": len(e["helps"])}
         for e in plan.explanations
     ]
+    draft = plan.status == PlanStatus.DRAFT
+    small = services.small_groups_of(plan)
+    session_rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
     shown = [m.patient for g in groups for m in g.members.all()] + [c.patient for c in changes]
     shown += [a.patient for a in unplaced.values()]
+    if draft:
+        diff = services.session_changes(plan)
+        counts = diff.counts
+        in_diff = {p.pk: p for p in Patient.objects.filter(pk__in=diff.patient_ids())}
+        shown += list(in_diff.values())
+        labels = {pk: p.full_name for pk, p in in_diff.items()}
+        session_rows = [
+            {
+                "action": c.action,
+                "starts_at": c.starts_at,
+                "title": c.title,
+                "kind": c.kind,
+                "patients": ", ".join(sorted(labels[p] for p in (c.after()[1] or c.before()[1]) if p in labels)),
+                "what": services.describe_change(c, labels),
+            }
+            for c in diff.visible
+        ]
+    people = {m.patient.pk: m.patient for g in groups for m in g.members.all()}
     audit.record_reads_of_list(director, list({p.pk: p for p in shown}.values()), purpose="schedule-plan")
     return render(
         request,
@@ -88,9 +118,51 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "base": base,
             "changes": changes,
             "explanations": explanations,
-            "draft": plan.status == PlanStatus.DRAFT,
+            "draft": draft,
+            "session_rows": session_rows,
+            "session_counts": counts,
+            "kept_rows": [r for r in session_rows if r["action"] == services.Action.KEEP],
+            "small_groups": [
+                {
+                    "group": g,
+                    "members": [people[int(m)] for m in g.members if int(m) in people],
+                    "merges": [o for o in g.options if o.everyone_fits],
+                }
+                for g in small
+            ],
+            "group_kind": SessionKind.GROUP,
         },
     )
+
+
+@role_required(Role.DIRECTOR)
+@require_POST
+def merge_groups(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """Merge a group below its minimum size into another group of the draft plan (one the page offered)."""
+    director = acting_person(request)
+    plan = access.schedule_plan_for_director(request, plan_id)
+    form = MergeGroupsForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "scheduling/publish_refused.html",
+            {"plan": plan, "error": gettext("Choose the group to merge and the group to merge it into."),
+             "title": gettext("Not merged")},
+            status=400,
+        )  # fmt: skip
+    try:
+        moved = services.merge_plan_groups(
+            actor=director, plan=plan, source_id=form.cleaned_data["source"], target_id=form.cleaned_data["target"]
+        )
+    except services.ScheduleError as error:
+        return render(
+            request,
+            "scheduling/publish_refused.html",
+            {"plan": plan, "error": str(error), "title": gettext("Not merged")},
+            status=409,
+        )
+    messages.success(request, gettext("Merged: %(n)d people moved. Check the plan, then publish.") % {"n": moved})
+    return redirect("scheduling:plan_detail", plan_id=plan.pk)
 
 
 @role_required(Role.DIRECTOR)
@@ -99,11 +171,35 @@ def publish(request: HttpRequest, plan_id: int) -> HttpResponse:
     director = acting_person(request)
     plan = access.schedule_plan_for_director(request, plan_id)
     try:
-        created = services.publish_plan(actor=director, plan=plan)
+        result = services.publish_plan(actor=director, plan=plan)
     except services.ScheduleError as error:
         messages.error(request, str(error))
         return render(request, "scheduling/publish_refused.html", {"plan": plan, "error": str(error)}, status=409)
-    messages.success(request, gettext("Published: %(n)d sessions created.") % {"n": created})
+    messages.success(
+        request,
+        gettext(
+            "Published: %(created)d sessions created, %(updated)d updated, %(cancelled)d cancelled, "
+            "%(unchanged)d unchanged; %(notified)d people notified."
+        )
+        % {
+            "created": result.created,
+            "updated": result.updated,
+            "cancelled": result.cancelled,
+            "unchanged": result.unchanged,
+            "notified": result.notified,
+        },
+    )
+    for words in result.kept:
+        messages.warning(request, words)
+    if result.passed:
+        messages.warning(
+            request,
+            gettext(
+                "%(n)d sessions the plan puts at times already past this week were not created; the people "
+                "concerned keep what they had."
+            )
+            % {"n": result.passed},
+        )
     return redirect("scheduling:plan_detail", plan_id=plan.pk)
 
 
@@ -179,26 +275,6 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-BLOCK_CHOICES = [
-    (f"{d}-{p}", f"{day} {part}")
-    for d, day in enumerate((_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri")))
-    for p, part in enumerate((_("morning"), _("afternoon"), _("evening")))
-]
-
-
-class AvailabilityForm(forms.Form):
-    blocks = forms.MultipleChoiceField(
-        label=_("Free for sessions"), choices=BLOCK_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
-    )
-    family_sessions = forms.BooleanField(label=_("Treatment plan includes family sessions"), required=False)
-    required_hours = forms.IntegerField(
-        label=_("Required hours a week (blank: the program's default for their age)"),
-        min_value=1,
-        max_value=19,
-        required=False,
-    )
-
-
 @role_required(Role.DIRECTOR, Role.INTAKE, Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
 def patient_availability(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -206,7 +282,7 @@ def patient_availability(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for_user(request, patient_id, purpose="availability")
     current = getattr(patient, "availability", None)
     initial = {
-        "blocks": [f"{d}-{p}" for d, p in (current.blocks if current else [])],
+        "blocks": block_values(current.blocks if current else []),
         "family_sessions": current.family_sessions if current else False,
         "required_hours": current.required_hours if current else None,
     }
@@ -214,15 +290,134 @@ def patient_availability(request: HttpRequest, patient_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            blocks = [(int(v[0]), int(v[2])) for v in form.cleaned_data["blocks"]]
             services.set_patient_availability(
                 actor=person,
                 patient=patient,
-                blocks=blocks,
+                blocks=blocks_of(form.cleaned_data["blocks"]),
                 family_sessions=form.cleaned_data["family_sessions"],
                 required_hours=form.cleaned_data["required_hours"],
             )
             messages.success(request, gettext("Saved. The next plan you build uses it."))
             return redirect("scheduling:patient_availability", patient_id=patient.pk)
         status = 400
-    return render(request, "scheduling/availability.html", {"form": form, "patient": patient}, status=status)
+    return render(
+        request,
+        "scheduling/availability.html",
+        {"form": form, "patient": patient, "rows": week_rows(form["blocks"]), "days": DAY_NAMES},
+        status=status,
+    )
+
+
+@role_required(Role.DIRECTOR)
+@require_GET
+def clinicians(request: HttpRequest) -> HttpResponse:
+    """Every clinician's scheduler settings at a glance; those without free times cannot be scheduled."""
+    director = acting_person(request)
+    rows = services.clinician_rows(director.program_pk)
+    return render(
+        request,
+        "scheduling/clinicians.html",
+        {"rows": rows, "unset": [r for r in rows if not r.schedulable]},
+    )
+
+
+def _save_availability(
+    request: HttpRequest,
+    form: OwnAvailabilityForm,
+    clinician: User,
+    limits: services.ClinicianLimits | None,
+) -> tuple[bool, list[services.GroupClash]]:
+    """Save through the service. Giving up time a group they lead meets in comes back as clashes to confirm;
+    anything else the service refuses goes on the form."""
+    try:
+        services.save_clinician_availability(
+            actor=acting_person(request),
+            clinician=clinician,
+            blocks=blocks_of(form.cleaned_data["blocks"]),
+            limits=limits,
+            confirm=form.cleaned_data["confirm"],
+        )
+    except services.GroupClashError as clash:
+        return False, clash.clashes
+    except services.ScheduleError as error:
+        form.add_error(None, str(error))
+        return False, []
+    return True, []
+
+
+def _availability_page(
+    request: HttpRequest, template: str, form: OwnAvailabilityForm, clinician: User, clashes: list[Any], status: int
+) -> HttpResponse:
+    row = ClinicianAvailability.objects.filter(clinician=clinician).first()
+    free = len(services.blocks_set(row.blocks)) if row else 0
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "clinician": clinician,
+            "availability": row,
+            "limits": row or ClinicianAvailability(),  # unsaved: the defaults the scheduler would start from
+            "free_blocks": free,
+            "free_hours": free * BLOCK_HOURS,
+            "groups": services.groups_led_by(clinician),
+            "clashes": clashes,
+            "rows": week_rows(form["blocks"]),
+            "days": DAY_NAMES,
+        },
+        status=status,
+    )
+
+
+@role_required(Role.DIRECTOR)
+@require_http_methods(["GET", "POST"])
+def clinician_availability(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    """The director sets a clinician's free times, hours, caseload and whether they see adolescents."""
+    clinician = access.clinician_for_director(request, clinician_id)
+    row = ClinicianAvailability.objects.filter(clinician=clinician).first()
+    current = row or ClinicianAvailability()  # not saved: the model's defaults as a starting point
+    form = ClinicianSettingsForm(
+        request.POST or None,
+        initial={
+            "blocks": block_values(current.blocks),
+            "max_hours": current.max_hours,
+            "max_caseload": current.max_caseload,
+            "sees_adolescents": current.sees_adolescents,
+        },
+    )
+    clashes: list[services.GroupClash] = []
+    if request.method == "POST":
+        if form.is_valid():
+            limits = services.ClinicianLimits(
+                form.cleaned_data["max_hours"], form.cleaned_data["max_caseload"], form.cleaned_data["sees_adolescents"]
+            )
+            saved, clashes = _save_availability(request, form, clinician, limits)
+            if saved:
+                messages.success(
+                    request,
+                    gettext("Saved %(name)s's availability. The next plan you build uses it.")
+                    % {"name": clinician.display_name},
+                )
+                return redirect("scheduling:clinicians")
+        status = 409 if clashes else 400
+        return _availability_page(request, "scheduling/clinician_settings.html", form, clinician, clashes, status)
+    return _availability_page(request, "scheduling/clinician_settings.html", form, clinician, clashes, 200)
+
+
+@role_required(Role.CLINICIAN)
+@require_http_methods(["GET", "POST"])
+def my_availability(request: HttpRequest) -> HttpResponse:
+    """A clinician's own free times. The director decides their hours, caseload and adolescents."""
+    clinician = acting_person(request)
+    row = ClinicianAvailability.objects.filter(clinician=clinician).first()
+    form = OwnAvailabilityForm(request.POST or None, initial={"blocks": block_values(row.blocks if row else [])})
+    if request.method == "POST":
+        clashes: list[services.GroupClash] = []
+        if form.is_valid():
+            saved, clashes = _save_availability(request, form, clinician, None)
+            if saved:
+                messages.success(request, gettext("Saved. The next weekly plan uses your new times."))
+                return redirect("scheduling:my_availability")
+        status = 409 if clashes else 400
+        return _availability_page(request, "scheduling/my_availability.html", form, clinician, clashes, status)
+    return _availability_page(request, "scheduling/my_availability.html", form, clinician, [], 200)
