@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from io import StringIO
 
 import pytest
@@ -12,9 +13,11 @@ from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 
-from openiop.accounts.models import Role, User
+from openiop.accounts.models import Program, Role, User
 from openiop.audit.models import AuditEntry
+from openiop.demo import builder
 from openiop.intake.models import Enrollment, FamilyAccess, Patient
+from openiop.measures.models import DerivedObservation, MeasureResponse
 from openiop.scheduling.models import GroupMembership, Population
 
 HOMES = {
@@ -34,10 +37,10 @@ def seed(patients: int, seed: int) -> str:
     return out.getvalue()
 
 
-def snapshot() -> list[tuple[str, str, str, str]]:
+def snapshot() -> list[tuple[str, str, str, str, date]]:
     return list(
-        Patient.objects.order_by("record_number").values_list(
-            "record_number", "given_name", "family_name", "enrollments__status"
+        Patient.objects.order_by("record_number", "enrollments__start_date").values_list(
+            "record_number", "given_name", "family_name", "enrollments__status", "enrollments__start_date"
         )
     )
 
@@ -112,6 +115,22 @@ def test_every_printed_sign_in_lands_on_its_home_page(settings) -> None:
         assert response.redirect_chain[-1][0] == reverse(HOMES[role]), username
         assert response.status_code == 200
         assert b"Demo mode" in response.content
+
+
+@pytest.mark.django_db
+def test_the_demo_is_one_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure in a late stage leaves nothing behind: no program, no patients, no measures."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("stage failed")
+
+    monkeypatch.setattr("openiop.treatment.demo.build", fail)
+    with pytest.raises(RuntimeError, match="stage failed"):
+        call_command("seed_demo", patients=12, seed=1, stdout=StringIO(), stderr=StringIO())
+    assert not Program.objects.filter(slug=builder.DEMO_PROGRAM_SLUG).exists()
+    assert not Patient.objects.exists()
+    assert not MeasureResponse.objects.exists()
+    assert not DerivedObservation.objects.exists()
 
 
 def test_seed_demo_rejects_a_bad_size() -> None:

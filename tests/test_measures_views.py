@@ -373,3 +373,33 @@ def test_progress_caseload_query_count_does_not_grow_with_patients(
     grow(12)
     large = count()
     assert large == small, f"{small} queries with 3 patients, {large} with 15"
+
+
+def test_progress_list_comes_a_page_at_a_time_and_reads_only_that_page(
+    world: World, client_for, phq9: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openiop.intake.models import CareTeamMember
+    from openiop.measures import views
+
+    monkeypatch.setattr(views, "PROGRESS_PAGE_SIZE", 1)
+    CareTeamMember.objects.create(patient=world.quinn, clinician=world.carla)
+    _response_weeks_ago(world, phq9, [0] * 9, 5)  # Pat: 0 -> 0
+    _response_weeks_ago(world, phq9, [0] * 9, 0)
+    parsed = phq9.parsed()
+    for weeks, values in ((5, [1] * 8 + [0]), (0, [2] * 8 + [0])):  # Quinn 8 -> 16: worsening, first
+        r = services.submit_response(
+            questionnaire=phq9,
+            patient=world.quinn,
+            actor=world.quinn_user,
+            answers={str(n): parsed.by_link_id()[str(n)].options[v] for n, v in enumerate(values, start=1)},
+        )
+        MeasureResponse.objects.filter(pk=r.pk).update(authored_at=timezone.now() - timedelta(weeks=weeks))
+    client = client_for(world.carla)
+    reads = AuditEntry.objects.filter(actor=world.carla, detail__purpose="measures-caseload")
+    first = client.get(reverse("measures:caseload")).content.decode()
+    assert "Quinn Example" in first and "Pat Example" not in first
+    assert "Page 1 of 2" in first and "?sort=worsening&amp;page=2" in first
+    assert list(reads.values_list("patient_id", flat=True)) == [world.quinn.pk]
+    second = client.get(reverse("measures:caseload") + "?sort=worsening&page=2").content.decode()
+    assert "Pat Example" in second and "Quinn Example" not in second
+    assert sorted(reads.values_list("patient_id", flat=True)) == sorted([world.quinn.pk, world.pat.pk])

@@ -6,9 +6,10 @@ person. The same --patients and --seed always give the same program."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -110,6 +111,40 @@ TRACKS = [
 DEMO_PROGRAM_SLUG = "harborview"
 
 
+# How many earlier episodes of care (readmissions) a patient with a current enrollment has had: 0, 1, 2, ...
+# Substance use and depression often take several episodes of treatment; the demo leans on that so that
+# the pages show long histories (and --patients 10000 gives about a million measure responses).
+EARLIER_EPISODES_WEIGHTS = (22, 25, 22, 15, 10, 6)
+
+
+def earlier_episodes(patient: Patient, track: Track, *, before: date, rng: random.Random) -> list[Enrollment]:
+    """Finished episodes in the same track before `before`, newest first: 8 to 16 weeks each, 6 weeks to a year
+    apart, none starting before the patient was old enough for the track (13 for adolescents, 18 for adults)."""
+    count = rng.choices(range(len(EARLIER_EPISODES_WEIGHTS)), weights=EARLIER_EPISODES_WEIGHTS)[0]
+    youngest = 13 if track.population == Population.ADOLESCENT else 18
+    out: list[Enrollment] = []
+    for _ in range(count):
+        end = before - timedelta(weeks=rng.randint(6, 52))
+        planned_weeks = rng.choice([8, 10, 12])
+        extended = rng.choice([0, 0, 0, 2, 4])  # a progress review extended some stays
+        start = end - timedelta(weeks=planned_weeks + extended)
+        start -= timedelta(days=start.weekday())  # episodes start on a Monday
+        if patient.age_on(start) < youngest:
+            break
+        out.append(
+            Enrollment(
+                patient=patient,
+                track=track,
+                status=EnrollmentStatus.FINISHED,
+                start_date=start,
+                planned_end_date=start + timedelta(weeks=planned_weeks),
+                end_date=end,
+            )
+        )
+        before = start
+    return out
+
+
 @dataclass
 class DemoSummary:
     program: Program
@@ -123,16 +158,25 @@ class DemoAlreadyLoaded(Exception):
     pass
 
 
+class Progress(Protocol):
+    def __call__(self, stage: str, part: float = 0.0, detail: str = "") -> None:
+        """`stage` has started, or is `part` (0 to 1) done; `detail` says how far in words."""
+
+
+def _silent(stage: str, part: float = 0.0, detail: str = "") -> None:
+    pass
+
+
 def build_demo_program(
     *,
     patients: int,
     seed: int,
     password: str,
     today: date | None = None,
-    progress: Callable[[str], None] = lambda stage: None,
+    progress: Progress = _silent,
 ) -> DemoSummary:
     """Create the demo program in one transaction (all or nothing). `progress` is told each stage as it
-    starts (seed_demo prints a progress bar from it)."""
+    starts, and how far the long measures stage has got (seed_demo prints a progress bar from it)."""
     if Program.objects.filter(slug=DEMO_PROGRAM_SLUG).exists():
         raise DemoAlreadyLoaded
     rng = random.Random(seed)
@@ -229,7 +273,10 @@ def build_demo_program(
                         end_date=start + timedelta(weeks=planned_weeks) if finished else None,
                     )
                 )
-                care_team.append(CareTeamMember(patient=patient, clinician=clinician, is_primary=True, since=start))
+                earlier = earlier_episodes(patient, track, before=start, rng=rng)
+                enrollments.extend(earlier)
+                since = earlier[-1].start_date if earlier else start
+                care_team.append(CareTeamMember(patient=patient, clinician=clinician, is_primary=True, since=since))
         Enrollment.objects.bulk_create(enrollments, batch_size=2000)
         CareTeamMember.objects.bulk_create(care_team, batch_size=2000)
 
@@ -275,7 +322,13 @@ def build_demo_program(
             batch_size=2000,
         )
         progress("measures")
-        measures_demo.build(tracks=tracks, enrollments=enrollments, rng=rng, today=today)
+        measures_started = time.monotonic()
+
+        def measures_progress(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - measures_started, 1e-6)
+            progress("measures", done / total, f"{done:,} of {total:,} responses, {rate:,.0f} a second")
+
+        measures_demo.build(tracks=tracks, enrollments=enrollments, rng=rng, today=today, report=measures_progress)
         progress("referrals")
         referrals_demo.build(program, rng=rng, today=today, count=max(12, patients // 3))
         progress("public page and portal")

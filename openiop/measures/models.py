@@ -58,6 +58,7 @@ class Occasion(models.TextChoices):
     INTAKE = "intake", _("At intake")
     WEEKLY = "weekly", _("Weekly")
     DISCHARGE = "discharge", _("At discharge")
+    FOLLOW_UP = "follow-up", _("After discharge")
     AD_HOC = "ad-hoc", _("Other")
 
 
@@ -108,7 +109,14 @@ class MeasureResponse(models.Model):
 
     class Meta:
         ordering = ["authored_at"]
-        indexes = [models.Index(fields=["patient", "questionnaire", "authored_at"])]
+        indexes = [
+            # Each patient's scores per measure in time order, with what the progress list needs (status, total):
+            # read from the index alone, without the FHIR JSON in the rows.
+            models.Index(
+                fields=["patient", "questionnaire", "authored_at", "id", "status", "total"],
+                name="measureresponse_scores",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.questionnaire} for patient {self.patient_id} on {self.authored_at:%Y-%m-%d}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Window
+from django.db.models.functions import FirstValue, RowNumber
 
 from openiop.measures import conf, due, scoring
 from openiop.measures.models import MeasureResponse, MeasureSchedule, Questionnaire
@@ -87,21 +88,96 @@ class Trajectory:
         )
 
 
+# Trajectories show scores, never the answers: the FHIR JSON of responses and questionnaires stays in the database
+# (a patient with a long history has hundreds of responses).
+CHART_ONLY = ("resource", "questionnaire__resource")
+
+
 def trajectories(patient: Patient) -> list[Trajectory]:
-    return trajectories_of([patient]).get(patient.pk, [])
-
-
-def trajectories_of(patients: list[Patient]) -> dict[int, list[Trajectory]]:
-    """Each patient's trajectories, from one query (list pages)."""
+    """Each of the patient's measures over time, in one query. The points are responses without their FHIR JSON."""
     responses = (
-        MeasureResponse.objects.filter(patient__in=patients, status=MeasureResponse.Status.COMPLETED)
+        MeasureResponse.objects.filter(patient=patient, status=MeasureResponse.Status.COMPLETED)
         .select_related("questionnaire")
+        .defer(*CHART_ONLY)
         .order_by("authored_at", "pk")
     )
-    grouped: dict[int, dict[int, list[MeasureResponse]]] = {}
+    grouped: dict[int, list[MeasureResponse]] = {}
     for response in responses:
-        grouped.setdefault(response.patient_id, {}).setdefault(response.questionnaire_id, []).append(response)
-    return {patient_id: _trajectories(by_questionnaire) for patient_id, by_questionnaire in grouped.items()}
+        grouped.setdefault(response.questionnaire_id, []).append(response)
+    return _trajectories(grouped)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One patient's change on one measure, first score to latest: a row of the progress list."""
+
+    patient_id: int
+    questionnaire: Questionnaire
+    change: scoring.Change
+    weeks_since_baseline: int
+
+    @property
+    def worsening(self) -> bool:
+        return bool(self.change.reliable_worsening)
+
+    @property
+    def stalled(self) -> bool:
+        """No reliable change after 4 weeks or more."""
+        return bool(
+            self.weeks_since_baseline >= 4
+            and not self.change.reliable_improvement
+            and not self.change.reliable_worsening
+        )
+
+
+def progress_of(patients: QuerySet[Patient]) -> list[Progress]:
+    """For each patient and scored instrument with at least two scores: the change from the first to the latest.
+
+    The database picks each first and latest score (window functions over the patient/questionnaire/time
+    index, which holds status and total too), so no response row or JSON is read and the cost does not grow
+    with the number of responses. Patients go in by id, a few thousand at a time: the planner then reads
+    just their part of the index (given the access rules' subquery it may read all of it)."""
+    ids = list(patients.order_by().values_list("pk", flat=True))
+    found: list[tuple[int, int, int, int, datetime, datetime]] = []
+    for first in range(0, len(ids), PROGRESS_PATIENTS_PER_QUERY):
+        found += _first_and_latest(ids[first : first + PROGRESS_PATIENTS_PER_QUERY])
+    questionnaires = Questionnaire.objects.defer("resource").in_bulk({row[1] for row in found})
+    thresholds = conf.thresholds()
+    out = []
+    for patient_id, questionnaire_id, baseline, latest, since, authored_at in found:
+        questionnaire = questionnaires[questionnaire_id]
+        instrument = scoring.INSTRUMENTS[questionnaire.instrument_key]
+        change = scoring.compare(instrument, baseline, latest, thresholds)
+        out.append(Progress(patient_id, questionnaire, change, (authored_at - since).days // 7))
+    return out
+
+
+PROGRESS_PATIENTS_PER_QUERY = 2000
+
+
+def _first_and_latest(patient_ids: list[int]) -> list[tuple[int, int, int, int, datetime, datetime]]:
+    """(patient, questionnaire, first total, latest total, first time, latest time) with two scores or more."""
+    same = [F("patient_id"), F("questionnaire_id")]
+    in_time = [F("authored_at"), F("pk")]
+    rows = (
+        MeasureResponse.objects.filter(
+            patient_id__in=patient_ids,
+            status=MeasureResponse.Status.COMPLETED,
+            total__isnull=False,
+            questionnaire__instrument_key__in=list(scoring.INSTRUMENTS),
+        )
+        .order_by()
+        .annotate(
+            # One window order for all (one pass): the latest row is the one numbered as many as there are.
+            position=Window(RowNumber(), partition_by=same, order_by=in_time),
+            baseline=Window(FirstValue("total"), partition_by=same, order_by=in_time),
+            since=Window(Min("authored_at"), partition_by=same),
+            scores=Window(Count("pk"), partition_by=same),
+        )
+        .filter(position=F("scores"), scores__gte=2)
+        .values_list("patient_id", "questionnaire_id", "baseline", "total", "since", "authored_at")
+    )
+    return list(rows)  # type: ignore[arg-type]
 
 
 def trajectories_in(enrollment: Enrollment) -> list[Trajectory]:
@@ -109,6 +185,7 @@ def trajectories_in(enrollment: Enrollment) -> list[Trajectory]:
     responses = (
         MeasureResponse.objects.filter(enrollment=enrollment, status=MeasureResponse.Status.COMPLETED)
         .select_related("questionnaire")
+        .defer(*CHART_ONLY)
         .order_by("authored_at", "pk")
     )
     grouped: dict[int, list[MeasureResponse]] = {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +21,8 @@ from openiop.measures import chart, queries, services
 from openiop.measures.forms import ImportForm, QuestionnaireForm, tree
 from openiop.measures.models import MeasureResponse, MeasureSchedule, Occasion, Questionnaire
 from openiop.scheduling.models import Track
+
+PROGRESS_PAGE_SIZE = 50
 
 
 def _own_patient(request: HttpRequest, purpose: str) -> Patient:
@@ -172,23 +175,22 @@ def response_fhir(request: HttpRequest, patient_id: int, response_id: int) -> Ht
 @role_required(Role.CLINICIAN, Role.DIRECTOR)
 @require_GET
 def caseload_progress(request: HttpRequest) -> HttpResponse:
+    """Change on each measure for everyone in the person's care, worst first; a page at a time (a director sees
+    the whole program). Reading the page is a read of the patients on it."""
     person = acting_person(request)
-    patients = list(access.patients_in_care_of(person).select_related("program"))
-    audit.record_reads_of_list(person, patients, purpose="measures-caseload")
-    by_patient = queries.trajectories_of(patients)
-    rows: list[tuple[Patient, queries.Trajectory]] = [
-        (patient, trajectory)
-        for patient in patients
-        for trajectory in by_patient.get(patient.pk, [])
-        if trajectory.change is not None
-    ]
+    progress = queries.progress_of(access.patients_in_care_of(person))
     order = request.GET.get("sort", "worsening")
     if order == "stalled":
-        rows.sort(key=lambda row: (not row[1].stalled, -(row[1].weeks_since_baseline or 0)))
+        progress.sort(key=lambda row: (not row.stalled, -row.weeks_since_baseline, row.patient_id))
     else:
         order = "worsening"
-        rows.sort(key=lambda row: (not row[1].worsening, -abs(row[1].change.difference if row[1].change else 0)))
-    return render(request, "measures/caseload.html", {"rows": rows, "sort": order})
+        progress.sort(key=lambda row: (not row.worsening, -abs(row.change.difference), row.patient_id))
+    page = Paginator(progress, PROGRESS_PAGE_SIZE).get_page(request.GET.get("page"))
+    patients = Patient.objects.in_bulk({row.patient_id for row in page.object_list})
+    audit.record_reads_of_list(person, sorted(patients.values(), key=lambda p: p.pk), purpose="measures-caseload")
+    rows = [(patients[row.patient_id], row) for row in page.object_list]
+    context = {"rows": rows, "sort": order, "page": page, "querystring": f"sort={order}"}
+    return render(request, "measures/caseload.html", context)
 
 
 @role_required(Role.DIRECTOR)

@@ -37,11 +37,12 @@ class Command(BaseCommand):
                   "treatment plans and notes", "weekly schedule", "video rooms and attendance", "done"]  # fmt: skip
         width = 28
 
-        def progress(stage: str) -> None:
-            done = stages.index(stage) if stage in stages else 0
-            filled = width * done // (len(stages) - 1)
+        def progress(stage: str, part: float = 0.0, detail: str = "") -> None:
+            done = (stages.index(stage) if stage in stages else 0) + min(max(part, 0.0), 1.0)
+            filled = int(width * done / (len(stages) - 1))
             bar = "#" * filled + "-" * (width - filled)
-            self.stderr.write(f"  [{bar}] {time.monotonic() - started:6.1f} s  {stage}")
+            label = f"{stage}: {detail}" if detail else stage
+            self.stderr.write(f"  [{bar}] {time.monotonic() - started:6.1f} s  {label}")
 
         try:
             # The demo's own notices (schedule published, invitations) go to made-up addresses: keep them in the
