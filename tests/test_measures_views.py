@@ -403,3 +403,33 @@ def test_progress_list_comes_a_page_at_a_time_and_reads_only_that_page(
     second = client.get(reverse("measures:caseload") + "?sort=worsening&page=2").content.decode()
     assert "Pat Example" in second and "Quinn Example" not in second
     assert sorted(reads.values_list("patient_id", flat=True)) == sorted([world.quinn.pk, world.pat.pk])
+
+
+def test_a_readmitted_patients_change_counts_from_this_admission(world: World, client_for, phq9: Questionnaire) -> None:
+    """Pat was here a year ago and left well (PHQ-9 4 then 4); back now at 16 and down to 8 in three weeks.
+    The change shown is this admission's (16 -> 8, a reliable improvement), not 4 -> 8 from the first visit."""
+    from openiop.intake.models import Enrollment, EnrollmentStatus
+
+    current = Enrollment.objects.get(patient=world.pat, status=EnrollmentStatus.ACTIVE)
+    earlier = Enrollment.objects.create(
+        patient=world.pat,
+        track=current.track,
+        status=EnrollmentStatus.FINISHED,
+        start_date=timezone.localdate() - timedelta(weeks=60),
+        planned_end_date=timezone.localdate() - timedelta(weeks=48),
+        end_date=timezone.localdate() - timedelta(weeks=48),
+    )
+    for weeks, values, episode in (
+        (58, [1, 1, 1, 1, 0, 0, 0, 0, 0], earlier),
+        (50, [1, 1, 1, 1, 0, 0, 0, 0, 0], earlier),
+        (3, [2, 2, 2, 2, 2, 2, 2, 2, 0], current),
+        (0, [1, 1, 1, 1, 1, 1, 1, 1, 0], current),
+    ):
+        response = _response_weeks_ago(world, phq9, values, weeks)
+        MeasureResponse.objects.filter(pk=response.pk).update(enrollment=episode)
+    client = client_for(world.carla)
+    html = client.get(reverse("measures:trajectories", kwargs={"patient_id": world.pat.pk})).content.decode()
+    assert "Baseline 16, latest 8." in html and "Reliable improvement." in html
+    assert html.count("<circle") == 4  # the chart still shows the whole history
+    caseload = client.get(reverse("measures:caseload")).content.decode()
+    assert "Pat Example" in caseload and "reliable improvement" in caseload

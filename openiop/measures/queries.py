@@ -131,20 +131,28 @@ class Progress:
 
 
 def progress_of(patients: QuerySet[Patient]) -> list[Progress]:
-    """For each patient and scored instrument with at least two scores: the change from the first to the latest.
+    """For each patient and scored instrument with at least two scores in their latest episode of care: the
+    change from that episode's first score to its latest (a readmission starts from its own baseline).
 
     The database picks each first and latest score (window functions over the patient/questionnaire/time
     index, which holds status and total too), so no response row or JSON is read and the cost does not grow
     with the number of responses. Patients go in by id, a few thousand at a time: the planner then reads
     just their part of the index (given the access rules' subquery it may read all of it)."""
     ids = list(patients.order_by().values_list("pk", flat=True))
-    found: list[tuple[int, int, int, int, datetime, datetime]] = []
+    found: list[tuple[int, int, int, int, datetime, datetime, int | None]] = []
     for first in range(0, len(ids), PROGRESS_PATIENTS_PER_QUERY):
         found += _first_and_latest(ids[first : first + PROGRESS_PATIENTS_PER_QUERY])
     questionnaires = Questionnaire.objects.defer("resource").in_bulk({row[1] for row in found})
     thresholds = conf.thresholds()
     out = []
-    for patient_id, questionnaire_id, baseline, latest, since, authored_at in found:
+    # one row per episode: keep each patient's latest episode; scores outside any episode only when there is none
+    latest_episode: dict[tuple[int, int], tuple[int, int, int, int, datetime, datetime, int | None]] = {}
+    for row in found:
+        key = (row[0], row[1])
+        kept = latest_episode.get(key)
+        if kept is None or (row[6] is not None, row[5]) > (kept[6] is not None, kept[5]):
+            latest_episode[key] = row
+    for patient_id, questionnaire_id, baseline, latest, since, authored_at, _ in latest_episode.values():
         questionnaire = questionnaires[questionnaire_id]
         instrument = scoring.INSTRUMENTS[questionnaire.instrument_key]
         change = scoring.compare(instrument, baseline, latest, thresholds)
@@ -155,9 +163,10 @@ def progress_of(patients: QuerySet[Patient]) -> list[Progress]:
 PROGRESS_PATIENTS_PER_QUERY = 2000
 
 
-def _first_and_latest(patient_ids: list[int]) -> list[tuple[int, int, int, int, datetime, datetime]]:
-    """(patient, questionnaire, first total, latest total, first time, latest time) with two scores or more."""
-    same = [F("patient_id"), F("questionnaire_id")]
+def _first_and_latest(patient_ids: list[int]) -> list[tuple[int, int, int, int, datetime, datetime, int | None]]:
+    """(patient, questionnaire, first total, latest total, first time, latest time, episode) for each episode of
+    care with two scores or more; responses outside any episode (follow-ups, ad hoc) make one more group."""
+    same = [F("patient_id"), F("questionnaire_id"), F("enrollment_id")]
     in_time = [F("authored_at"), F("pk")]
     rows = (
         MeasureResponse.objects.filter(
@@ -175,7 +184,7 @@ def _first_and_latest(patient_ids: list[int]) -> list[tuple[int, int, int, int, 
             scores=Window(Count("pk"), partition_by=same),
         )
         .filter(position=F("scores"), scores__gte=2)
-        .values_list("patient_id", "questionnaire_id", "baseline", "total", "since", "authored_at")
+        .values_list("patient_id", "questionnaire_id", "baseline", "total", "since", "authored_at", "enrollment_id")
     )
     return list(rows)  # type: ignore[arg-type]
 
@@ -194,6 +203,14 @@ def trajectories_in(enrollment: Enrollment) -> list[Trajectory]:
     return _trajectories(grouped)
 
 
+def _baseline(scored: list[MeasureResponse]) -> MeasureResponse | None:
+    """The first score of the latest episode of care: a readmitted patient's change counts from this admission,
+    not from one years ago. A follow-up after discharge (no episode) counts from the intake of the episode
+    before it."""
+    episode = next((p.enrollment_id for p in reversed(scored) if p.enrollment_id is not None), None)
+    return next((p for p in scored if p.enrollment_id == episode), scored[0] if scored else None)
+
+
 def _trajectories(by_questionnaire: dict[int, list[MeasureResponse]]) -> list[Trajectory]:
     out = []
     thresholds = conf.thresholds()
@@ -201,8 +218,8 @@ def _trajectories(by_questionnaire: dict[int, list[MeasureResponse]]) -> list[Tr
         questionnaire = points[0].questionnaire
         instrument = scoring.INSTRUMENTS.get(questionnaire.instrument_key)
         scored = [p for p in points if p.total is not None]
-        baseline = scored[0] if scored else None
         latest = scored[-1] if scored else None
+        baseline = _baseline(scored)
         change = None
         weeks = None
         if instrument is not None and baseline is not None and latest is not None and latest is not baseline:
