@@ -4,9 +4,10 @@ Every function takes the program and a `Filters` and returns plain data; access 
 view (directors only). Weeks start on Monday.
 
 The dashboard's figures are counted by the database, one grouped query each, over rows an index finds within
-the period (see the indexes on Enrollment, Attendance, Session, Note and Referral): at 10,000 patients the page
-costs about what it does at 100. Python only folds the (at most one per day or per session time) groups into
-weeks."""
+the period (the indexes on Enrollment, Attendance, Session and Referral; the attendance rate reads the tally
+rooms.AttendanceTally): at 10,000 patients the page costs about what it does at 100. Python only folds the
+groups (at most one per day or per session start time) into weeks. See docs/architecture.md, "The dashboard".
+"""
 
 from __future__ import annotations
 
