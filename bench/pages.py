@@ -64,7 +64,8 @@ def schema_fingerprint() -> str:
 
 
 def prepare(database_url: str, size: int, marker: Path, rebuild: bool) -> None:
-    if marker.exists() and marker.read_text() == schema_fingerprint() and not rebuild:
+    fingerprint = schema_fingerprint()  # before building: a migration added meanwhile means a rebuild next time
+    if marker.exists() and marker.read_text() == fingerprint and not rebuild:
         return
     env = env_for(database_url)
     if database_url.startswith("sqlite"):
@@ -89,7 +90,7 @@ def prepare(database_url: str, size: int, marker: Path, rebuild: bool) -> None:
     )
     print(f"  built {size} patients in {time.perf_counter() - started:.1f} s", flush=True)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(schema_fingerprint())
+    marker.write_text(fingerprint)
 
 
 def sign_in(base: str, username: str) -> httpx.Client:

@@ -17,12 +17,15 @@ from openiop.measures import services as measures_services
 from openiop.measures.models import MeasureResponse, Occasion
 from openiop.safety.models import SafetyAlert
 from openiop.scheduling.models import GroupMembership
+from tests.attendance_fixtures import attend, local, make_session
 from tests.conftest import World, enroll, make_patient
 
 
 def grow(world: World, count: int) -> None:
-    """`count` more patients on Carla's caseload and in Cole's group, each with an open safety alert."""
+    """`count` more patients on Carla's caseload and in Cole's group, each with an open safety alert and an
+    attendance at a group session of last week (one more session each time)."""
     start = world.harborview.patients.count()
+    session = make_session(world.harborview, local(timezone.localdate() - timedelta(days=7), 9 + start % 12))
     for n in range(start, start + count):
         patient = make_patient(world.harborview, f"H-Q{n}", None, f"Q{n}")
         enroll(patient, world.track)
@@ -31,6 +34,7 @@ def grow(world: World, count: int) -> None:
             group=world.group, patient=patient, start_date=timezone.localdate() - timedelta(days=3)
         )
         SafetyAlert.objects.create(program=world.harborview, patient=patient, source="measure", summary="x")
+        attend(session, patient, "attended" if n % 3 else "absent")
 
 
 def queries(client: Client, url: str) -> int:
@@ -46,6 +50,7 @@ PAGES: dict[str, tuple[str, Callable[[World], str]]] = {
     "program patients": ("dora", lambda w: reverse("program_patients")),
     "program overview": ("dora", lambda w: reverse("program_overview")),
     "dashboard": ("dora", lambda w: reverse("reports:dashboard")),
+    "dashboard (one track)": ("dora", lambda w: reverse("reports:dashboard") + f"?track={w.track.pk}"),
     "safety alerts": ("carla", lambda w: reverse("safety:alert_list")),
 }
 

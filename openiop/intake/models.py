@@ -100,6 +100,13 @@ class Enrollment(models.Model):
                 name="enrollment_planned_end_after_start",
             )
         ]
+        # Census, admissions and discharges on the dashboard, and the overview's counts, are read from this
+        # index alone (openiop/reports/metrics.py).
+        indexes = [
+            models.Index(
+                fields=["track", "status", "start_date", "end_date", "patient"], name="enrollment_track_status_days"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} in {self.track} ({self.status})"

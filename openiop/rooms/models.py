@@ -124,6 +124,10 @@ class Attendance(models.Model):
     class Meta:
         ordering = ["session_id", "patient_id"]
         constraints = [models.UniqueConstraint(fields=["session", "patient"], name="one_attendance_per_session")]
+        # The weekly dose and the track-filtered attendance rate read this index alone.
+        indexes = [
+            models.Index(fields=["session", "status", "patient", "seconds_present"], name="attendance_session_status")
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient_id} at {self.session_id}: {self.status}"
@@ -131,3 +135,25 @@ class Attendance(models.Model):
     @property
     def minutes(self) -> int:
         return round(self.seconds_present / 60)
+
+
+class AttendanceTally(models.Model):
+    """Attendance counted per program and session start time: `expected` rows (all but entered-in-error) and
+    `present` ones (attended, late or partial). Sessions share their start times, so a week has a few of
+    these however many patients the program has; the dashboard's attendance rate reads them instead of every
+    attendance of the period.
+
+    Kept by database triggers (migration 0002_attendance_tally), which run inside the same transaction as
+    every insert, update or delete of an Attendance and every change of a Session's start or program,
+    whoever makes it (services, bulk_create, the admin, raw SQL). No Python code writes these rows."""
+
+    program = models.ForeignKey("accounts.Program", on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    present = models.IntegerField(default=0)
+    expected = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "starts_at"], name="one_tally_per_start")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.starts_at:%Y-%m-%d %H:%M}: {self.present}/{self.expected}"

@@ -110,7 +110,11 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["starts_at", "pk"]
-        indexes = [models.Index(fields=["program", "starts_at"])]
+        indexes = [
+            models.Index(fields=["program", "starts_at"]),
+            # Overdue notes on the dashboard: sessions of the program that ended before a time.
+            models.Index(fields=["program", "ends_at", "status"], name="session_program_ended"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
