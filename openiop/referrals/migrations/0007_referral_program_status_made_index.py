@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0005_check_in_source'),
+        ('referrals', '0006_part2_recipients'),
     ]
 
     operations = [
