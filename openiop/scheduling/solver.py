@@ -20,6 +20,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from openiop.scheduling import greedy
+from openiop.scheduling.explain import coverable
 from openiop.scheduling.problem import (
     BLOCK_HOURS,
     Block,
@@ -46,6 +47,9 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
     patients = instance.patients
     clinicians = instance.clinicians
 
+    # Only those who could reach the full dose on their own get a dose variable: the count of them bounds the
+    # objective from the start (on big programs CP-SAT's own bound stayed above it after finding them all).
+    covered = coverable(instance)
     x: dict[tuple[str, ClassKey], cp_model.IntVar] = {}
     by_class: dict[ClassKey, list[cp_model.IntVar]] = defaultdict(list)
     for pk, p in patients.items():
@@ -134,7 +138,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         if fam_vars:
             m.add_at_most_one(fam_vars)
         # continuity and preferences count for everyone, also those who cannot reach the dose
-        can_reach_dose = bool(in_class and ind_vars and (fam_vars or not p.family_due))
+        can_reach_dose = bool(in_class and ind_vars and (fam_vars or not p.family_due) and pk in covered)
         if not can_reach_dose:  # partial care beats none
             rewards.append(IN_GROUP_WEIGHT * (sum(in_class) + sum(ind_vars)))
         if p.last_class is not None and (pk, p.last_class) in x:
@@ -145,7 +149,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
             rewards.append(SLOT_CONTINUITY_WEIGHT * z[pk, p.primary, p.last_individual])
         if p.preferred_parts:
             rewards.append(PREFERENCE_WEIGHT * sum(v for c, v in mine if c[1] in p.preferred_parts))
-        if not in_class or not ind_vars or (p.family_due and not fam_vars):
+        if not can_reach_dose:
             continue
         dv = dose[pk] = m.new_bool_var("")
         m.add(dv <= sum(in_class))
