@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from openiop.scheduling.problem import DAYS, PART_START_HOUR, Instance, Solution, _part_of_hour
+from openiop.scheduling.problem import DAYS, PART_START_HOUR, Instance, Solution, part_of_hour
 
 Hour = tuple[int, int]  # (day, clock hour)
 
@@ -79,7 +79,7 @@ def check(instance: Instance, solution: Solution) -> list[str]:
             problems.append(f"{label}: unknown patient or clinician")
             continue
         try:
-            block = (a.day, _part_of_hour(a.hour))
+            block = (a.day, part_of_hour(a.hour))
         except ValueError:
             problems.append(f"{label}: at {a.hour}:00, outside the working parts of the day")
             continue

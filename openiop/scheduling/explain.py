@@ -18,6 +18,7 @@ from openiop.scheduling.problem import (
     Solution,
     block_label,
     class_label,
+    pattern_label,
 )
 
 
@@ -209,7 +210,7 @@ class GroupFacts:
 
     @property
     def when(self) -> str:
-        return class_label((self.track, self.part, self.days))
+        return pattern_label(self.part, self.days)
 
 
 @dataclass

@@ -31,8 +31,13 @@ def days_label(days: Iterable[int]) -> str:
     return "/".join(DAYS[d] for d in sorted(days))
 
 
+def pattern_label(part: int, days: Iterable[int]) -> str:
+    """(2, (0, 2, 4)) -> "Mon/Wed/Fri evenings"."""
+    return f"{days_label(days)} {PARTS[part]}s"
+
+
 def class_label(key: ClassKey) -> str:
-    return f"{days_label(key[2])} {PARTS[key[1]]}s"
+    return pattern_label(key[1], key[2])
 
 
 @dataclass(frozen=True)
@@ -169,10 +174,10 @@ class Appointment:
 
     @property
     def block(self) -> Block:
-        return (self.day, _part_of_hour(self.hour))
+        return (self.day, part_of_hour(self.hour))
 
 
-def _part_of_hour(hour: int) -> int:
+def part_of_hour(hour: int) -> int:
     for part, start in enumerate(PART_START_HOUR):
         if start <= hour < start + BLOCK_HOURS:
             return part

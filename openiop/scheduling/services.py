@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from openiop.accounts.models import Program, Role, User
@@ -56,6 +56,8 @@ from openiop.scheduling.problem import (
     block_label,
     class_label,
     days_label,
+    part_of_hour,
+    pattern_label,
 )
 
 
@@ -171,8 +173,7 @@ def build_problem(program: Program, week_start: date) -> Problem:
             if a.group is not None and a.group.therapy_group_id is not None:
                 last_group[a.patient_id] = a.group
         for ap in previous.appointments.filter(kind=SessionKind.INDIVIDUAL):
-            part = next(i for i, s in enumerate(PART_START_HOUR) if s <= ap.hour < s + 3)
-            last_slot[ap.patient_id] = (ap.day, part)
+            last_slot[ap.patient_id] = (ap.day, part_of_hour(ap.hour))
             last_hour[ap.patient_id] = ap.hour
     primaries = dict(
         CareTeamMember.objects.filter(patient__program=program, is_primary=True).values_list(
@@ -374,8 +375,7 @@ def small_groups_of(plan: SchedulePlan) -> list[SmallGroup]:
     }
     busy: dict[str, set[tuple[int, int]]] = {}
     for ap in plan.appointments.filter(patient_id__in=involved):
-        part = next(i for i, start in enumerate(PART_START_HOUR) if start <= ap.hour < start + BLOCK_HOURS)
-        busy.setdefault(str(ap.patient_id), set()).add((ap.day, part))
+        busy.setdefault(str(ap.patient_id), set()).add((ap.day, part_of_hour(ap.hour)))
     names = {str(p.pk): p.full_name for p in Patient.objects.filter(pk__in=involved)}
     return small_groups(facts, available=available, busy={k: frozenset(v) for k, v in busy.items()}, names=names)
 
@@ -876,8 +876,6 @@ def _notify(people: list[User], week_start: date, program: Program) -> None:
 
 def sessions_for(user: User, start: datetime | None = None, end: datetime | None = None) -> list[Session]:
     """The sessions one person takes part in: as a patient, a clinician or an invited family member."""
-    from django.db.models import Q
-
     if user.program_id is None:
         return []
     if user.role == Role.PATIENT:
@@ -1005,7 +1003,7 @@ class LedGroup:
 
     @property
     def when(self) -> str:
-        return f"{days_label(self.days)} {PARTS[self.part]}s"
+        return pattern_label(self.part, self.days)
 
     @property
     def label(self) -> str:
@@ -1197,8 +1195,6 @@ def blocks_summary(raw: Any) -> str:
 
 def clinician_rows(program_id: int) -> list[ClinicianRow]:
     """The program's active clinicians with their scheduler settings, primary caseload and groups."""
-    from django.db.models import Count, Q
-
     staff = (
         User.objects.filter(program_id=program_id, role=Role.CLINICIAN, is_active=True)
         .select_related("availability")
