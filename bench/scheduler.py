@@ -72,7 +72,7 @@ def main() -> None:
         args.patients, args.seed, settings=Settings(time_limit=limit, workers=args.workers, seed=args.seed)
     )
     covered = coverable(instance)
-    bound = bounds.together(instance, time_limit=60.0, workers=args.workers)
+    bound = bounds.together(instance, time_limit=60.0, workers=args.workers, alone=covered)
     build_seconds = time.perf_counter() - built
     results = []
     for run in (solver.solve, greedy.solve):

@@ -34,8 +34,9 @@ class Bound:
     seconds: float
 
 
-def together(instance: Instance, *, time_limit: float = 20.0, workers: int = 2) -> Bound:
-    alone = coverable(instance)
+def together(instance: Instance, *, time_limit: float = 20.0, workers: int = 2, alone: set[str] | None = None) -> Bound:
+    """`alone`: `explain.coverable(instance)` when the caller has it already."""
+    alone = coverable(instance) if alone is None else alone
     leaders_of: dict[ClassKey, list[str]] = {}
     types: Counter[tuple[ClassKey, ...]] = Counter()
     for key in alone:
