@@ -74,6 +74,8 @@ def test_every_hard_rule_holds_for_cp_sat_and_greedy(instance: Instance) -> None
     assert len(best.at_dose(instance)) >= len(base.at_dose(instance))
     together = bounds.together(instance, time_limit=5.0)
     assert len(best.at_dose(instance)) <= together.together <= together.coverable_alone == len(covered)
+    # CP-SAT's own bound bounds, and starts at the relaxation's (a cut in the model)
+    assert best.bound is not None and len(best.at_dose(instance)) <= best.bound <= together.together
     # everyone not at dose has an explanation, and nobody at dose gets one
     explained = {e.patient for e in explain(instance, best)}
     assert explained == set(instance.patients) - best.at_dose(instance)
@@ -229,6 +231,9 @@ def test_the_bound_together_counts_leaders_that_two_patterns_would_share() -> No
     assert (bound.coverable_alone, bound.together, bound.proven) == (2, 1, True)
     plan = solver.solve(instance)
     assert len(plan.at_dose(instance)) == 1 and check(instance, plan) == []
+    # the solver knows it too: its bound is 1, not 2, so it reports the plan as optimal with no gap
+    assert (plan.objective, plan.bound, plan.status) == (1, 1, "OPTIMAL")
+    assert solver.bound_at_dose(instance, time_limit=5.0).together == 1
 
 
 def test_the_bound_together_counts_whole_groups() -> None:
@@ -239,4 +244,37 @@ def test_the_bound_together_counts_whole_groups() -> None:
     instance = Instance(instance.tracks, instance.clinicians, patients, instance.settings)
     bound = bounds.together(instance)
     assert (bound.coverable_alone, bound.together, bound.proven) == (8, 6, True)
-    assert len(solver.solve(instance).at_dose(instance)) == 6
+    plan = solver.solve(instance)
+    assert len(plan.at_dose(instance)) == 6 and (plan.bound, plan.status) == (6, "OPTIMAL")
+
+
+def test_cp_sat_reports_the_relaxations_bound_when_its_own_search_cannot_reach_it() -> None:
+    """On a crowded program, CP-SAT's own bound stays at everyone who could be placed on their own (44 here,
+    measured without the cut); the relaxation proves at most 35 together, and the plan's bound says so."""
+    from openiop.scheduling import synthetic
+
+    instance = synthetic.program(60, seed=7, settings=Settings(time_limit=4.0))
+    joint = bounds.together(instance)
+    assert joint.proven and joint.together < joint.coverable_alone
+    plan = solver.solve(instance)
+    assert plan.bound is not None and plan.objective is not None
+    assert plan.objective <= plan.bound <= joint.together
+
+
+def test_the_full_models_bound_sees_clinician_hours_the_relaxation_does_not() -> None:
+    """Kim, the only clinician, has 10 hours a week: leading the evening group takes 9 and leaves one hour for
+    one individual session. The relaxation (groups and leaders only) says all three could be at the full
+    dose; the full model's bound says one, and proves it."""
+    evenings = frozenset((d, 2) for d in range(5))
+    mornings = frozenset((d, 0) for d in range(5))
+    kim = ClinicianSpec("kim", "Kim Ray", evenings | mornings, max_hours=10)
+    people = {
+        key: PatientSpec(key, "su-eve", evenings | mornings, primary="kim", family_due=key == "ben")
+        for key in ("ana", "ben", "cy")
+    }
+    instance = Instance(dict(TRACKS), {"kim": kim}, people, STEADY)
+    assert bounds.together(instance).together == 3
+    proof = solver.bound_at_dose(instance, time_limit=5.0)
+    assert (proof.together, proof.proven, proof.coverable_alone) == (1, True, 3)
+    plan = solver.solve(instance)
+    assert len(plan.at_dose(instance)) == 1 and check(instance, plan) == []

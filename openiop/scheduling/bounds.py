@@ -34,7 +34,7 @@ class Bound:
     seconds: float
 
 
-def together(instance: Instance, *, time_limit: float = 20.0, workers: int = 2, alone: set[str] | None = None) -> Bound:
+def together(instance: Instance, *, time_limit: float = 20.0, workers: int = 8, alone: set[str] | None = None) -> Bound:
     """`alone`: `explain.coverable(instance)` when the caller has it already."""
     alone = coverable(instance) if alone is None else alone
     leaders_of: dict[ClassKey, list[str]] = {}

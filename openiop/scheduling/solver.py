@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
-from openiop.scheduling import greedy
+from openiop.scheduling import bounds, greedy
+from openiop.scheduling.bounds import Bound
 from openiop.scheduling.explain import coverable
 from openiop.scheduling.problem import (
     BLOCK_HOURS,
@@ -37,11 +39,27 @@ SLOT_CONTINUITY_WEIGHT = 4
 PREFERENCE_WEIGHT = 2
 SHORT_WEIGHT = 2  # per person a group is below its minimum size (soft: a hard minimum is often infeasible)
 LIGHT_PRESOLVE_ABOVE = 200  # patients
+JOINT_BOUND_SECONDS = 1.0  # at most, for the relaxation that bounds the number at full dose (0.2-0.8 s at 300)
 FIRST_PHASE_SHARE = 0.6  # of the time limit, for the number at full dose; the rest for everything else
 
 
-def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False) -> Solution:
-    started = time.perf_counter()
+@dataclass
+class Model:
+    """The CP-SAT model of one week and its variables (see the module docstring)."""
+
+    m: cp_model.CpModel
+    classes: list[ClassKey]
+    x: dict[tuple[str, ClassKey], cp_model.IntVar]
+    y: dict[tuple[str, ClassKey], cp_model.IntVar]
+    z: dict[tuple[str, str, Block], cp_model.IntVar]
+    f: dict[tuple[str, str, Block], cp_model.IntVar]
+    dose: dict[str, cp_model.IntVar]
+    rewards: list[cp_model.LinearExprT]
+    penalties: list[cp_model.LinearExprT]
+
+
+def build(instance: Instance, *, fix_continuing: bool = False, covered: set[str] | None = None) -> Model:
+    """Every hard rule as a constraint; no objective yet. `covered`: `explain.coverable(instance)` if known."""
     s = instance.settings
     m = cp_model.CpModel()
     patients = instance.patients
@@ -49,7 +67,7 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
 
     # Only those who could reach the full dose on their own get a dose variable: the count of them bounds the
     # objective from the start (on big programs CP-SAT's own bound stayed above it after finding them all).
-    covered = coverable(instance)
+    covered = coverable(instance) if covered is None else covered
     x: dict[tuple[str, ClassKey], cp_model.IntVar] = {}
     by_class: dict[ClassKey, list[cp_model.IntVar]] = defaultdict(list)
     for pk, p in patients.items():
@@ -171,10 +189,29 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
                 m.add(sum(appts) <= BLOCK_HOURS)
         # a clinician is never booked outside their availability: no variable exists there
 
+    return Model(m, classes, x, y, z, f, dose, rewards, penalties)
+
+
+def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False) -> Solution:
+    started = time.perf_counter()
+    s = instance.settings
+    patients = instance.patients
+    clinicians = instance.clinicians
+    covered = coverable(instance)
+    model = build(instance, fix_continuing=fix_continuing, covered=covered)
+    m, classes, x, y, z, f, dose = model.m, model.classes, model.x, model.y, model.z, model.f, model.dose
+    rewards, penalties = model.rewards, model.penalties
+
     # Lexicographic, in two solves: first the number of patients at full dose alone (much easier for the
     # search than one weighted sum), then everything else with that number held.
     dose_sum = sum(dose.values())
     m.maximize(dose_sum)
+    # How many can be at the full dose together, from a small relaxation (bounds.py): a valid cut, so CP-SAT's
+    # bound (and the gap it reports) starts there rather than at everyone who could be placed on their own.
+    # (8 workers even on 2 cores: measured 0.1-0.35 s to prove it at 300 patients, against up to 3.7 s with 2)
+    joint = bounds.together(instance, time_limit=min(JOINT_BOUND_SECONDS, s.time_limit / 10), alone=covered)
+    if joint.together < len(dose):
+        m.add(dose_sum <= joint.together)
     start = greedy.solve(instance)
     if hint:
         _hint_from(m, start, x, y, z, f, dose, start.at_dose(instance))
@@ -235,6 +272,37 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         bound=dose_bound,
         primaries=primaries,
     )
+
+
+def bound_at_dose(
+    instance: Instance,
+    *,
+    time_limit: float,
+    workers: int = 8,
+    covered: set[str] | None = None,
+    joint: Bound | None = None,
+) -> Bound:
+    """An upper bound on the number at the full dose from the full model itself: CP-SAT's bound after a long
+    search for the number at dose alone (with the relaxation's bound as a cut). For the benchmark's
+    "coverable": on the synthetic programs at 300 patients it proves the optimum within 60 s on most seeds,
+    where the relaxation alone stays a few patients above it. `covered`, `joint`: if the caller has them."""
+    covered = coverable(instance) if covered is None else covered
+    joint = bounds.together(instance, alone=covered) if joint is None else joint
+    model = build(instance, covered=covered)
+    dose_sum = sum(model.dose.values())
+    m = model.m
+    m.add(dose_sum <= joint.together)
+    m.maximize(dose_sum)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    status = solver.solve(m)
+    if status == cp_model.OPTIMAL:
+        return replace(joint, together=round(solver.objective_value), proven=True, seconds=solver.wall_time)
+    if status == cp_model.FEASIBLE:
+        value = min(joint.together, int(solver.best_objective_bound + 1e-6))
+        return replace(joint, together=value, proven=False, seconds=solver.wall_time)
+    return joint
 
 
 def _tune(solver: cp_model.CpSolver, patients: int) -> None:
