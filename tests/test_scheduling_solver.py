@@ -209,6 +209,26 @@ def test_changed_availability_moves_only_that_person() -> None:
     assert all(after[k].key == before[k].key for k in before if k != mover)
 
 
+def test_an_unchanged_week_keeps_each_groups_facilitator() -> None:
+    """Kim and Lee could both lead the evening group; last week Lee did. Re-solving the same week (any
+    solver seed) keeps Lee, so the members do not meet someone new and the sessions stay as published."""
+    evenings = frozenset((d, 2) for d in range(5))
+    both = {k: ClinicianSpec(k, k.title(), evenings, max_hours=20) for k in ("kim", "lee")}
+    ida = ClinicianSpec("ida", "Ida", frozenset((d, 0) for d in range(5)), max_hours=30, max_caseload=30)
+    patients = {
+        f"p{i}": PatientSpec(f"p{i}", "su-eve", evenings | frozenset((d, 0) for d in range(5)), primary="ida")
+        for i in range(4)
+    }
+    first_week = Instance(dict(TRACKS), {**both, "ida": ida}, patients, STEADY)
+    (group,) = solver.solve(first_week).groups
+    last = replace(group, facilitator="lee")  # whoever the solver chose, say it was Lee
+    for seed in range(6):
+        second_week = _continuing(first_week, Solution("cp-sat", [last], []))
+        second_week.settings = replace(STEADY, seed=seed)
+        (kept,) = solver.solve(second_week).groups
+        assert (kept.key, kept.facilitator, kept.class_key) == (last.key, "lee", last.class_key)
+
+
 def test_greedy_falls_behind_on_a_crowded_program() -> None:
     from openiop.scheduling import synthetic
 

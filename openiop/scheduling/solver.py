@@ -9,7 +9,8 @@ Variables (see problem.py for the vocabulary):
 - dose[p]  p has a group, an individual session and, when due, a family session.
 
 Objective, in order: patients at full dose (solved first, then held); then, by weight, continuity (same
-class and group as last week, same individual slot), groups not below the minimum size, preferences.
+class and group as last week, a group's facilitator, same individual slot), groups not below the minimum
+size, preferences.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from openiop.scheduling.problem import (
 IN_GROUP_WEIGHT = 5  # partial care beats none for someone who cannot reach the full dose
 CONTINUITY_WEIGHT = 40
 SLOT_CONTINUITY_WEIGHT = 4
+LEADER_CONTINUITY_WEIGHT = 40  # a group keeps last week's facilitator (else its members meet someone new)
 PREFERENCE_WEIGHT = 2
+GROUP_WEIGHT = 1  # per group run
 SHORT_WEIGHT = 2  # per person a group is below its minimum size (soft: a hard minimum is often infeasible)
 LIGHT_PRESOLVE_ABOVE = 200  # patients
 JOINT_BOUND_SECONDS = 1.0  # at most, for the relaxation that bounds the number at full dose (0.2-0.8 s at 300)
@@ -104,6 +107,8 @@ def build(instance: Instance, *, fix_continuing: bool = False, covered: set[str]
         short = m.new_int_var(0, minimum * len(groups_of[c]), "")
         m.add(short >= minimum * n - members)
         penalties.append(SHORT_WEIGHT * short)
+        # no more groups than the members need: a spare group costs a clinician 9 hours and splits the members
+        penalties.append(GROUP_WEIGHT * n)
         # Sizes within a class are balanced by split_class. A penalty for distance from a target size across
         # classes was measured to cost continuity (57-64% kept against 68-85% without it at 300 patients in
         # the same time), so it is not in the objective.
@@ -114,6 +119,9 @@ def build(instance: Instance, *, fix_continuing: bool = False, covered: set[str]
     z: dict[tuple[str, str, Block], cp_model.IntVar] = {}
     f: dict[tuple[str, str, Block], cp_model.IntVar] = {}
     rewards: list[cp_model.LinearExprT] = []
+    for g in instance.previous_groups:
+        if (g.facilitator, g.class_key) in y:
+            rewards.append(LEADER_CONTINUITY_WEIGHT * y[g.facilitator, g.class_key])
     dose: dict[str, cp_model.IntVar] = {}
     for pk, p in patients.items():
         mine = [(c, x[pk, c]) for c in instance.patient_classes(p) if (pk, c) in x]
