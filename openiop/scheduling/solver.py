@@ -42,7 +42,7 @@ PREFERENCE_WEIGHT = 2
 GROUP_WEIGHT = 1  # per group run
 SHORT_WEIGHT = 2  # per person a group is below its minimum size (soft: a hard minimum is often infeasible)
 LIGHT_PRESOLVE_ABOVE = 200  # patients
-JOINT_BOUND_SECONDS = 1.0  # at most, for the relaxation that bounds the number at full dose (0.2-0.8 s at 300)
+JOINT_BOUND_SECONDS = 1.0  # at most, for the relaxation that bounds the number at dose (0.1-0.35 s at 300)
 FIRST_PHASE_SHARE = 0.6  # of the time limit, for the number at full dose; the rest for everything else
 
 
