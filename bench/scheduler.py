@@ -109,16 +109,17 @@ def main() -> None:
         f"{args.patients} patients, {len(instance.clinicians)} clinicians, seed {args.seed}, "
         f"CP-SAT limit {limit:g} s, {args.workers} workers (instance and bounds in {build_seconds:.1f} s)"
     )
-    print(
+    line = (
         f"coverable one by one: {len(covered)} = {100 * len(covered) / args.patients:.1f}%; "
-        f"relaxation: {joint.together} ({'proven' if joint.proven else 'its bound'} in {joint.seconds:.1f} s); "
-        f"full model: {bound.together} = {100 * bound.together / args.patients:.1f}% "
-        f"({'the optimum, proven' if bound.proven else 'its bound'} in {bound.seconds:.1f} s)"
-        if bound is not joint
-        else f"coverable one by one: {len(covered)} = {100 * len(covered) / args.patients:.1f}%; "
-        f"together at most {bound.together} = {100 * bound.together / args.patients:.1f}% "
-        f"({'proven' if bound.proven else 'bound, not proven'} in {bound.seconds:.1f} s; see bounds.py)"
+        f"together (relaxation) at most {joint.together} = {100 * joint.together / args.patients:.1f}% "
+        f"({'proven' if joint.proven else 'its bound'} in {joint.seconds:.1f} s; see bounds.py)"
     )
+    if bound is not joint:
+        line += (
+            f"; full model: {bound.together} = {100 * bound.together / args.patients:.1f}% "
+            f"({'the optimum, proven' if bound.proven else 'its bound'} in {bound.seconds:.1f} s)"
+        )
+    print(line)
     for r in results:
         print(
             f"{r['solver']:>7}: {r['seconds']:>6} s ({r['cpu_seconds']} s CPU, load before {r['load_average']})\n"

@@ -83,11 +83,16 @@ def together(instance: Instance, *, time_limit: float = 20.0, workers: int = 8, 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
-    status = solver.solve(m)
-    if status == cp_model.OPTIMAL:
-        value, proven = round(solver.objective_value), True
-    elif status == cp_model.FEASIBLE:
-        value, proven = int(solver.best_objective_bound + 1e-6), False
-    else:  # nothing found in time: fall back on the one-by-one count
-        value, proven = len(alone), False
+    # nothing found in time: fall back on the one-by-one count
+    value, proven = best_bound(solver, solver.solve(m), fallback=len(alone))
     return Bound(len(alone), min(len(alone), value), proven, solver.wall_time)
+
+
+def best_bound(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, *, fallback: int) -> tuple[int, bool]:
+    """(an upper bound, proven optimal) from a maximization CP-SAT has solved: its optimum, else its best
+    bound, else `fallback` when it found nothing in time."""
+    if status == cp_model.OPTIMAL:
+        return round(solver.objective_value), True
+    if status == cp_model.FEASIBLE:
+        return int(solver.best_objective_bound + 1e-6), False
+    return fallback, False
