@@ -110,6 +110,8 @@ TRACKS = [
 
 DEMO_PROGRAM_SLUG = "harborview"
 
+GROUP_SIZE = 10  # the demo's groups, as built and as the published plan keeps them
+
 
 # How many earlier episodes of care (readmissions) a patient with a current enrollment has had: 0, 1, 2, ...
 # Substance use and depression often take several episodes of treatment; the demo leans on that so that
@@ -290,8 +292,8 @@ def build_demo_program(
         group_number = 0
         for track in tracks:
             active = by_track.get(track.pk, [])
-            for first in range(0, max(len(active), 1), 10):
-                group = TherapyGroup.objects.create(track=track, name=f"{track.name} · group {first // 10 + 1}")
+            for first in range(0, max(len(active), 1), GROUP_SIZE):
+                group = TherapyGroup.objects.create(track=track, name=f"{track.name} · group {first // GROUP_SIZE + 1}")
                 group.facilitators.add(clinicians[group_number % len(clinicians)])
                 group_number += 1
                 memberships.extend(
@@ -336,7 +338,7 @@ def build_demo_program(
         progress("treatment plans and notes")
         treatment_demo.build(program=program, today=today, seed=seed)
         progress("weekly schedule")
-        scheduling_demo.populate(program, today=today, seed=seed)
+        scheduling_demo.populate(program, today=today, seed=seed, group_capacity=GROUP_SIZE)
         progress("video rooms and attendance")
         build_rooms_demo(program, rng, today)
         progress("done")

@@ -23,7 +23,7 @@ PARTS_BY_SLUG = {"adult-su-evening": [2], "adult-mh-morning": [0], "adolescent-a
 DAYS_BY_PART = {0: "013", 1: "024", 2: "023"}
 
 
-def populate(program: Program, *, today: date, seed: int) -> None:
+def populate(program: Program, *, today: date, seed: int, group_capacity: int | None = None) -> None:
     rng = random.Random(seed + 9)  # noqa: S311 -- synthetic data, not secrets
     tracks = list(Track.objects.filter(program=program))
     TrackPattern.objects.bulk_create(
@@ -76,8 +76,15 @@ def populate(program: Program, *, today: date, seed: int) -> None:
         return
     method = "cp-sat" if len(availability) <= 400 else "greedy"
     week = services.monday_of(today)
-    plan = services.create_plan(actor=director, program=program, week_start=week, method=method, time_limit=5)
+    plan = services.create_plan(
+        actor=director, program=program, week_start=week, method=method, time_limit=5, group_capacity=group_capacity
+    )
     services.publish_plan(actor=director, plan=plan)
     services.create_plan(
-        actor=director, program=program, week_start=week + timedelta(days=7), method=method, time_limit=5
+        actor=director,
+        program=program,
+        week_start=week + timedelta(days=7),
+        method=method,
+        time_limit=5,
+        group_capacity=group_capacity,
     )

@@ -215,13 +215,22 @@ def build_problem(program: Program, week_start: date) -> Problem:
 
 
 def create_plan(
-    *, actor: User, program: Program, week_start: date, method: str = "cp-sat", time_limit: float | None = None
+    *,
+    actor: User,
+    program: Program,
+    week_start: date,
+    method: str = "cp-sat",
+    time_limit: float | None = None,
+    group_capacity: int | None = None,
 ) -> SchedulePlan:
-    """Solve the week and store the result as a draft plan the coordinator can compare and publish."""
+    """Solve the week and store the result as a draft plan the coordinator can compare and publish.
+    `time_limit`, `group_capacity`: instead of the settings (the demo keeps its groups to the size it built)."""
     week_start = monday_of(week_start)
     problem = build_problem(program, week_start)
     if time_limit is not None:
         problem.instance.settings = replace(problem.instance.settings, time_limit=time_limit)
+    if group_capacity is not None:
+        problem.instance.settings = replace(problem.instance.settings, group_capacity=group_capacity)
     if not problem.instance.patients:
         raise ScheduleError("Nobody is enrolled for that week.")
     solution = greedy.solve(problem.instance) if method == "greedy" else solver.solve(problem.instance)
