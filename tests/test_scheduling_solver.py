@@ -281,10 +281,10 @@ def test_cp_sat_reports_the_relaxations_bound_when_its_own_search_cannot_reach_i
     assert plan.objective <= plan.bound <= joint.together
 
 
-def test_the_full_models_bound_sees_clinician_hours_the_relaxation_does_not() -> None:
+def test_the_bound_together_sees_clinician_hours() -> None:
     """Kim, the only clinician, has 10 hours a week: leading the evening group takes 9 and leaves one hour for
-    one individual session. The relaxation (groups and leaders only) says all three could be at the full
-    dose; the full model's bound says one, and proves it."""
+    one individual session. Counting groups and leaders alone, all three could be at the full dose; with
+    Kim's hours, one, proven by the relaxation and by the full model's own bound."""
     evenings = frozenset((d, 2) for d in range(5))
     mornings = frozenset((d, 0) for d in range(5))
     kim = ClinicianSpec("kim", "Kim Ray", evenings | mornings, max_hours=10)
@@ -293,8 +293,56 @@ def test_the_full_models_bound_sees_clinician_hours_the_relaxation_does_not() ->
         for key in ("ana", "ben", "cy")
     }
     instance = Instance(dict(TRACKS), {"kim": kim}, people, STEADY)
-    assert bounds.together(instance).together == 3
+    assert bounds.by_leader_type(instance, coverable(instance), time_limit=5.0) == (3, True)
+    together = bounds.together(instance)
+    assert (together.together, together.proven, together.coverable_alone) == (1, True, 3)
     proof = solver.bound_at_dose(instance, time_limit=5.0)
-    assert (proof.together, proof.proven, proof.coverable_alone) == (1, True, 3)
+    assert (proof.together, proof.proven) == (1, True)
     plan = solver.solve(instance)
     assert len(plan.at_dose(instance)) == 1 and check(instance, plan) == []
+    assert (plan.bound, plan.status) == (1, "OPTIMAL")
+
+
+def test_the_bound_together_sees_a_session_that_only_fits_where_the_clinician_leads() -> None:
+    """Kim is the only clinician who can lead. Ana's group can only be Mon/Tue/Wed evenings, so her session
+    with Kim must be on Thursday morning; Bo's group can only be Tue/Wed/Thu mornings, which Kim would lead.
+    Each can be placed alone, and Kim has the hours for both groups, but not both people at once."""
+    evenings = frozenset((d, 2) for d in range(5))
+    kim = ClinicianSpec("kim", "Kim Ray", evenings | {(1, 0), (2, 0), (3, 0)}, max_hours=40)
+    lee = ClinicianSpec("lee", "Lee Park", frozenset({(0, 0), (4, 0)}), max_hours=40)
+    ana = PatientSpec("ana", "su-eve", frozenset({(0, 2), (1, 2), (2, 2), (3, 0)}), primary="kim")
+    bo = PatientSpec("bo", "mh-day", frozenset({(0, 0), (1, 0), (2, 0), (3, 0)}), primary="lee")
+    instance = Instance(dict(TRACKS), {"kim": kim, "lee": lee}, {"ana": ana, "bo": bo}, STEADY)
+    assert coverable(instance) == {"ana", "bo"}
+    assert bounds.by_leader_type(instance, {"ana", "bo"}, time_limit=5.0) == (2, True)
+    together = bounds.together(instance)
+    assert (together.together, together.proven) == (1, True)
+    plan = solver.solve(instance)
+    assert len(plan.at_dose(instance)) == 1 and check(instance, plan) == []
+    assert (plan.bound, plan.status) == (1, "OPTIMAL")
+
+
+def test_the_relaxations_leaders_give_a_complete_feasible_start() -> None:
+    """The first solve starts from the best week with the relaxation's group leaders: a value for every
+    variable of the model, in the model's order, that CP-SAT accepts as a whole plan."""
+    from ortools.sat.python import cp_model
+
+    from openiop.scheduling import synthetic
+
+    instance = synthetic.program(60, seed=2, settings=Settings(time_limit=4.0))
+    covered = coverable(instance)
+    joint = bounds.together(instance, alone=covered)
+    assert joint.leaders
+    start = solver._start_from(instance, joint.leaders, False, covered, time_limit=2.0)
+    assert start is not None
+    values, at_dose = start
+    model = solver.build(instance, covered=covered)
+    for v, value in zip(solver._every(model), values, strict=True):
+        model.m.add_hint(v, value)
+    model.m.maximize(sum(model.dose.values()))
+    check_start = cp_model.CpSolver()
+    check_start.parameters.fix_variables_to_their_hinted_value = True
+    assert check_start.solve(model.m) == cp_model.OPTIMAL
+    # the leaders are the relaxation's, and most of the relaxation's patients reach the dose with them
+    assert {key for key, v in model.y.items() if check_start.value(v)} == joint.leaders
+    assert at_dose == check_start.objective_value >= len(greedy.solve(instance).at_dose(instance))
