@@ -5,7 +5,7 @@ python bench/scheduler.py --patients 300 --seed 1 [--time-limit 5] [--workers 2]
 "coverable" is an upper bound on how many patients can be at the full dose at once: the smallest of
 - everyone who could be placed on their own (explain.coverable),
 - relaxations of the week that keep group leaders, whole groups and clinicians' hours (bounds.together,
-  proven in 1-2.5 s at 300 patients, where it is the optimum on every seed whose optimum is known),
+  proven in 1-2.5 s at 300 patients, where it is the optimum on seeds 1-5 and one above it on seed 9),
 - the full model's own bound after `--prove` seconds of search for the number at dose alone, 8 workers
   (solver.bound_at_dose; default 60 s up to 500 patients, where it proves the optimum on most seeds).
 """

@@ -5,8 +5,8 @@ clinician who may see them). People compete for the same group leaders, though: 
 handful of patients who can each be placed alone cannot all be placed at once (seed 1 at 300 patients: 262
 coverable one by one, 258 at most together, proven by CP-SAT in 120 s on the full model).
 
-`together` solves two relaxations of the weekly model, each small enough to prove in about a second, and
-keeps the smaller bound. Every plan the solver can return is also a solution of both, so the optimum of either
+`together` solves two relaxations of the weekly model, each small enough to prove in seconds, and keeps the
+smaller bound. Every plan the solver can return is also a solution of both, so the optimum of either
 (or, if not proven in time, its bound) is an upper bound on the number of patients at the full dose. Only
 patients who are coverable on their own are counted. Both keep that
 - patients with the same compatible patterns are one *type* (an integer count per type and pattern);
@@ -16,15 +16,15 @@ patients who are coverable on their own are counted. Both keep that
    in a part of the day are one *leader type*; each leads at most one group per part of the day when patterns
    take 3 of the 5 days (two such patterns always share a day). Individual sessions, hours and caseloads are
    left out.
-2. *Leaders and hours* (0.3-1.8 s at 300 patients): each clinician is one, with their hours: the groups
+2. *Leaders and hours* (0.8-2.2 s at 300 patients): each clinician is one, with their hours: the groups
    they lead plus an hour for each of their patients at the full dose (two when a family session is due) stay
    within their weekly hours, and those sessions fit in the blocks they do not spend leading. A newcomer takes
    the hour from one clinician who may still take them on. A patient is not put in a pattern that covers every
    free block they share with their clinician, and one who shares few blocks with them chooses their own
    pattern, with a shared block outside it where their clinician does not lead. Which hour each session takes
    is left out. Clinicians' hours are what binds at 300 patients: on the synthetic programs this bound is the
-   proven optimum on all six seeds where the optimum is known (1-5 and 9; the first relaxation was up to
-   eight above it). Its group leaders are where the solver starts its search (see solver.py).
+   proven optimum on seeds 1-5 and one above it on seed 9, the other seed whose optimum is known (the first
+   relaxation was up to eight above). Its group leaders are where the solver starts its search (solver.py).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from openiop.scheduling.problem import BLOCK_HOURS, Block, ClassKey, Instance
 
 # In the second relaxation, a patient who shares at most this many free blocks with their clinician chooses
 # their own pattern (the others are counted by type): whether their session fits depends on which days their
-# group meets and where their clinician leads. Measured on seeds 1-10 at 300 patients: 5 gave the same bounds
-# as everyone choosing (the proven optimum on the six seeds where it is known), in 1-1.8 s against 0.9-2 s;
-# 0 (nobody) left seeds 5 and 9 two above it.
+# group meets and where their clinician leads. Measured on seeds 1-10 at 300 patients (the number at dose
+# alone): 5 gave the same bounds as everyone choosing, in 0.8-2.2 s against 1-2.3 s; 0 (nobody) took
+# 0.2-1 s but was one or two above on seeds 3, 5, 8 and 9.
 OWN_PATTERN_UP_TO = 5
 
 
