@@ -332,7 +332,7 @@ def test_the_relaxations_leaders_give_a_complete_feasible_start() -> None:
     instance = synthetic.program(60, seed=2, settings=Settings(time_limit=4.0))
     covered = coverable(instance)
     joint = bounds.together(instance, alone=covered)
-    assert joint.leaders
+    assert joint.leaders and 0 < joint.leaders_at_dose <= joint.together
     start = solver._start_from(instance, joint.leaders, False, covered, time_limit=2.0)
     assert start is not None
     values, at_dose = start

@@ -52,8 +52,10 @@ class Bound:
     together: int  # an upper bound on how many can be at the full dose at once
     proven: bool  # `together` is the optimum of a relaxation (else the best bound found in time)
     seconds: float
-    # who leads which class in the second relaxation's best solution: a start for the solver (empty if none)
+    # who leads which class in the second relaxation's best solution: a start for the solver (empty if none),
+    # and how many that solution has at the full dose
     leaders: frozenset[tuple[str, ClassKey]] = field(default_factory=frozenset)
+    leaders_at_dose: int = 0
 
 
 def together(
@@ -64,13 +66,13 @@ def together(
     has it already. `leaders`: choose the group leaders with care, for the solver to start from (slower)."""
     started = time.perf_counter()
     alone = coverable(instance) if alone is None else alone
-    value, proven, chosen = with_hours(instance, alone, time_limit=time_limit * 3 / 4, leaders=leaders)
+    value, proven, chosen, placed = with_hours(instance, alone, time_limit=time_limit * 3 / 4, leaders=leaders)
     if not proven:
         rest = max(time_limit / 4, time_limit - (time.perf_counter() - started))
         first, first_proven = by_leader_type(instance, alone, time_limit=rest)
         if first <= value:
             value, proven = first, first_proven
-    return Bound(len(alone), min(value, len(alone)), proven, time.perf_counter() - started, chosen)
+    return Bound(len(alone), min(value, len(alone)), proven, time.perf_counter() - started, chosen, placed)
 
 
 def by_leader_type(instance: Instance, alone: set[str], *, time_limit: float, workers: int = 8) -> tuple[int, bool]:
@@ -128,8 +130,9 @@ def by_leader_type(instance: Instance, alone: set[str], *, time_limit: float, wo
 
 def with_hours(
     instance: Instance, alone: set[str], *, time_limit: float, leaders: bool = True
-) -> tuple[int, bool, frozenset[tuple[str, ClassKey]]]:
-    """The second relaxation: (a bound, proven, the group leaders of its best solution). Without `leaders`,
+) -> tuple[int, bool, frozenset[tuple[str, ClassKey]], int]:
+    """The second relaxation: (a bound, proven, the group leaders of its best solution, how many that solution
+    has at the full dose). Without `leaders`,
     only the number at dose counts (a faster proof; the leaders are then any that reach it)."""
     patients, clinicians = instance.patients, instance.clinicians
     m = cp_model.CpModel()
@@ -241,8 +244,9 @@ def with_hours(
     value, proven = best_bound(solver, status, fallback=(len(alone) + 1) * weight - 1)
     value //= weight
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return value, proven, frozenset()
-    return value, proven, frozenset(key for key, v in y.items() if solver.value(v))
+        return value, proven, frozenset(), 0
+    leading = frozenset(key for key, v in y.items() if solver.value(v))
+    return value, proven, leading, sum(solver.value(v) for v in dose.values())
 
 
 def _lp_heavy(time_limit: float) -> cp_model.CpSolver:
