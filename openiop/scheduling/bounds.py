@@ -132,8 +132,8 @@ def with_hours(
     instance: Instance, alone: set[str], *, time_limit: float, leaders: bool = True
 ) -> tuple[int, bool, frozenset[tuple[str, ClassKey]], int]:
     """The second relaxation: (a bound, proven, the group leaders of its best solution, how many that solution
-    has at the full dose). Without `leaders`,
-    only the number at dose counts (a faster proof; the leaders are then any that reach it)."""
+    has at the full dose). Without `leaders`, only the number at dose counts (a faster proof; the leaders
+    are then any that reach it)."""
     patients, clinicians = instance.patients, instance.clinicians
     m = cp_model.CpModel()
     leaders_of: dict[ClassKey, list[str]] = {}
@@ -251,7 +251,7 @@ def with_hours(
 
 def _lp_heavy(time_limit: float) -> cp_model.CpSolver:
     """Measured at 300 patients: two LP-heavy workers (one with symmetry) prove the second relaxation in
-    0.8-1.9 s on seeds 1-10 but seed 3 (not in 5 s; 1.3 s for the number at dose alone), where the
+    0.8-1.9 s on seeds 1-10 but seed 3 (not in 5 s; 1.2-2.2 s for the number at dose alone), where the
     default 2 workers took up to 2.7 s and 8 workers up to 5 for the number at dose alone."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
