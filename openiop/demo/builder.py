@@ -298,7 +298,7 @@ def build_demo_program(
                 group_number += 1
                 memberships.extend(
                     GroupMembership(group=group, patient_id=e.patient_id, start_date=e.start_date)
-                    for e in active[first : first + 10]
+                    for e in active[first : first + GROUP_SIZE]
                 )
         GroupMembership.objects.bulk_create(memberships, batch_size=2000)
 
