@@ -333,13 +333,13 @@ def test_the_relaxations_leaders_give_a_complete_feasible_start() -> None:
     covered = coverable(instance)
     joint = bounds.together(instance, alone=covered)
     assert joint.leaders and 0 < joint.leaders_at_dose <= joint.together
-    start = solver._start_from(instance, joint.leaders, False, covered, time_limit=2.0)
+    model = solver.build(instance, covered=covered)
+    solver._maximize_at_dose(model, joint)
+    start = solver._start_from(model, joint.leaders, time_limit=2.0, workers=2)
     assert start is not None
     values, at_dose = start
-    model = solver.build(instance, covered=covered)
     for v, value in zip(solver._every(model), values, strict=True):
         model.m.add_hint(v, value)
-    model.m.maximize(sum(model.dose.values()))
     check_start = cp_model.CpSolver()
     check_start.parameters.fix_variables_to_their_hinted_value = True
     assert check_start.solve(model.m) == cp_model.OPTIMAL

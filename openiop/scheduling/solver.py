@@ -222,15 +222,16 @@ def solve(instance: Instance, *, hint: bool = True, fix_continuing: bool = False
         # Warm start: the better of the relaxation's leaders and last week's plan repaired greedily. Only when
         # the relaxation's own plan places more than greedy (at 3,000 patients it is cut short at ~2,000 of
         # 2,600, greedy ~2,300, and a start from it took 10 s and placed 2,000).
+        greedy_at_dose = start.at_dose(instance)
         first = None
-        if joint.leaders_at_dose > len(start.at_dose(instance)):
+        if joint.leaders_at_dose > len(greedy_at_dose):
             seconds = min(s.time_limit - (time.perf_counter() - started), s.time_limit * FIRST_PHASE_SHARE) / 4
-            first = _start_from(instance, joint.leaders, fix_continuing, covered, time_limit=seconds)
-        if first is not None and first[1] > len(start.at_dose(instance)):
+            first = _start_from(model, joint.leaders, time_limit=seconds, workers=s.workers)
+        if first is not None and first[1] > len(greedy_at_dose):
             for v, value in zip(_every(model), first[0], strict=True):
                 m.add_hint(v, value)
         else:
-            _hint_from(m, start, x, y, z, f, dose, start.at_dose(instance))
+            _hint_from(m, start, x, y, z, f, dose, greedy_at_dose)
     solver = cp_model.CpSolver()
     _tune(solver, len(patients))
     # the time limit covers the whole solve: the bounds, building the model and the starts count too
@@ -336,27 +337,21 @@ def _bound_seconds(limit: float) -> float:
 
 
 def _start_from(
-    instance: Instance,
-    leaders: frozenset[tuple[str, ClassKey]],
-    fix_continuing: bool,
-    covered: set[str],
-    *,
-    time_limit: float,
+    model: Model, leaders: frozenset[tuple[str, ClassKey]], *, time_limit: float, workers: int
 ) -> tuple[list[int], int] | None:
     """A complete start for the first solve: the most patients at dose with the relaxation's group leaders,
-    found by the full model in 0.2-0.6 s at 300 patients because the leaders are the hard part. (Letting it
-    drop some of them, or weighing continuity in, took longer and found 6-17 fewer at dose in 0.5 s.)
-    Returns a value for each variable of `_every(build(instance, ...))` and the number at dose, or None."""
+    found by a copy of the first solve's model in 0.2-0.6 s at 300 patients because the leaders are the hard
+    part. (Letting it drop some of them, or weighing continuity in, took longer and found 6-17 fewer at dose
+    in 0.5 s.) Returns a value for each variable of `_every(model)` and the number at dose, or None."""
     if not leaders:
         return None
-    model = build(instance, fix_continuing=fix_continuing, covered=covered)
+    fixed = model.m.clone()  # same variables (by index), the cut and the objective; no hints yet
     for key, v in model.y.items():
-        model.m.add(v == (key in leaders))
-    model.m.maximize(sum(model.dose.values()))
+        fixed.add(fixed.get_bool_var_from_proto_index(v.index) == (key in leaders))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit)
-    solver.parameters.num_workers = instance.settings.workers
-    if solver.solve(model.m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    solver.parameters.num_workers = workers
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return [solver.value(v) for v in _every(model)], sum(solver.value(v) for v in model.dose.values())
 
